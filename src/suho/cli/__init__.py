@@ -1,0 +1,1 @@
+"""The `suho` console script: one file per subcommand."""

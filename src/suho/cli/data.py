@@ -1,0 +1,59 @@
+"""`suho data build` / `suho data stats` / `suho data validate`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from suho.data.build import build, stats
+from suho.data.schema import read_jsonl
+from suho.paths import REPO_ROOT
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("data", help="build, validate and describe the training data",
+                       epilog="examples:\n  suho data build\n  suho data stats data/train.jsonl data/dev.jsonl",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    ps = p.add_subparsers(dest="data_command", required=True)
+    b = ps.add_parser("build", help="seed files + public corpora -> data/train.jsonl, data/dev.jsonl")
+    b.add_argument("--seed-dir", type=Path, default=REPO_ROOT / "data" / "seed")
+    b.add_argument("--out-dir", type=Path, default=REPO_ROOT / "data")
+    b.add_argument("--shared", type=Path, default=None, help="public datasets dir (default ../shared/data)")
+    b.add_argument("--seed", type=int, default=1234)
+    b.set_defaults(func=_build)
+    s = ps.add_parser("stats", help="counts per category x language x source")
+    s.add_argument("files", nargs="*", type=Path,
+                   default=[REPO_ROOT / "data" / "train.jsonl", REPO_ROOT / "data" / "dev.jsonl"])
+    s.set_defaults(func=_stats)
+    v = ps.add_parser("validate", help="validate JSONL files against the record schema")
+    v.add_argument("files", nargs="+", type=Path)
+    v.set_defaults(func=_validate)
+
+
+def _build(args) -> int:
+    report = build(args.seed_dir, args.out_dir, seed=args.seed, shared=args.shared)
+    for reason, n in sorted(report.dropped.items()):
+        print(f"  dropped {n:6d}  {reason}")
+    return 0
+
+
+def _stats(args) -> int:
+    for f in args.files:
+        records = read_jsonl(f)
+        s = stats(records)
+        print(f"## {f} ({len(records)} rows)\n")
+        print("| category | ko | en |\n|---|---:|---:|")
+        cats = sorted({c for c, _ in s["category_language"]})
+        for c in cats:
+            print(f"| {c} | {s['category_language'][(c, 'ko')]} | {s['category_language'][(c, 'en')]} |")
+        print("\n| source | safe | unsafe |\n|---|---:|---:|")
+        for src in sorted({x for x, _ in s["source_label"]}):
+            print(f"| {src} | {s['source_label'][(src, 'safe')]} | {s['source_label'][(src, 'unsafe')]} |")
+        print(f"\nunsafe rows with a safeguard reply: ko {s['with_reply']['ko']}, en {s['with_reply']['en']}\n")
+    return 0
+
+
+def _validate(args) -> int:
+    for f in args.files:
+        print(f"{f}: {len(read_jsonl(f))} valid rows")
+    return 0

@@ -1,0 +1,30 @@
+"""`suho train`: multi-task LoRA fine-tuning (see suho.train.trainer)."""
+
+from __future__ import annotations
+
+import argparse
+
+from suho.config import add_dataclass_args, resolve_config
+from suho.train.config import TrainConfig
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="fine-tune a guard model (LoRA, multi-task)",
+                       epilog="example:\n  suho train --output-dir runs/ko --epochs 1\n"
+                              "  suho train --config my.yaml --base Qwen/Qwen2.5-0.5B --lora-layers all",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", help="YAML file with TrainConfig fields (CLI flags override it)")
+    add_dataclass_args(p, TrainConfig)
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    from suho.train.trainer import train
+
+    cfg = resolve_config(TrainConfig, args.config, args)
+    path = train(cfg, progress=lambda m: print(f"[train] {m}", flush=True))
+    if cfg.dev_file:
+        from suho.eval.run import evaluate_file
+
+        evaluate_file(str(path), cfg.dev_file, out_dir=path / "dev_eval")
+    return 0

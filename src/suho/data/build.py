@@ -1,0 +1,183 @@
+"""`suho data build`: seed files + capped public corpora -> deduplicated, leakage-checked train/dev JSONL.
+
+Deterministic from the seed: the same inputs give byte-identical outputs.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+from suho.data.normalize import near_duplicates, norm_key
+from suho.data.schema import Label, Record, read_jsonl, write_jsonl
+from suho.data.sources import SOURCES, eval_texts, read_source
+from suho.paths import REPO_ROOT, shared_data_dir
+
+SEED_SOURCE = "suho-seed"
+SEED_LICENSE = "CC-BY-4.0"
+
+# (source, label, category-or-None) -> max rows. Keys absent here are not used at all.
+CAPS: dict[tuple[str, str, str | None], int] = {
+    ("square-valid", "unsafe", "sensitive_biased"): 400,
+    ("square-valid", "unsafe", "uncertain_prediction"): 220,
+    ("square-valid", "safe", None): 246,
+    ("square-ood", "unsafe", "sensitive_biased"): 148,
+    ("square-ood", "unsafe", "uncertain_prediction"): 93,
+    ("kosbi-valid", "unsafe", "discrimination_hate"): 400,
+    ("kosbi-valid", "safe", None): 400,
+    ("beep", "unsafe", "discrimination_hate"): 250,
+    ("beep", "unsafe", "insult_offensive"): 300,
+    ("beep", "safe", None): 300,
+    ("hatescore", "unsafe", "discrimination_hate"): 250,
+    ("hatescore", "unsafe", "insult_offensive"): 152,
+    ("hatescore", "safe", None): 500,
+    ("advbench", "unsafe", "crime_advice"): 180,
+    ("advbench", "unsafe", "privacy_violation"): 30,
+    ("advbench", "unsafe", "self_harm"): 20,
+    ("advbench", "unsafe", "discrimination_hate"): 14,
+    ("advbench", "unsafe", "copyright_infringement"): 8,
+    ("advbench", "unsafe", "sexual_minors"): 9,
+    ("ko_stylekqc", "safe", None): 900,
+    ("ko_3i4k", "safe", None): 800,
+    ("ko_parakqc", "safe", None): 300,
+    ("ko_mrtydi_miracl", "safe", None): 700,
+    ("ko_songys_chatbot", "safe", None): 500,
+    ("en_clinc150", "safe", None): 350,
+    ("en_natural_questions", "safe", None): 350,
+    ("en_snips", "safe", None): 120,
+    ("en_oasst_eval_prompts", "safe", None): 359,
+    ("en_selfinstruct_seed", "safe", None): 150,
+}
+
+
+class LeakageError(RuntimeError):
+    """A training text also appears in an evaluation set or in dev."""
+
+
+@dataclass
+class BuildReport:
+    train: int = 0
+    dev: int = 0
+    dropped: Counter = field(default_factory=Counter)  # reason -> count
+    near_duplicate_examples: list[str] = field(default_factory=list)
+
+
+def read_seed(seed_dir: Path) -> list[Record]:
+    """All seed files (`<category>.jsonl`), validated; source/license filled in."""
+    out: list[Record] = []
+    for path in sorted(Path(seed_dir).glob("*.jsonl")):
+        out += read_jsonl(path, defaults={"source": SEED_SOURCE, "license": SEED_LICENSE})
+    return out
+
+
+def _sample_public(rng: random.Random, report: BuildReport, root: Path) -> list[Record]:
+    out: list[Record] = []
+    for name in sorted(SOURCES):
+        groups: dict[tuple, list[Record]] = defaultdict(list)
+        for r in read_source(name, root):
+            groups[(name, r.label.value, r.category)].append(r)
+        for key in sorted(groups, key=str):
+            rows = groups[key]
+            cap = CAPS.get(key, 0)
+            if len(rows) > cap:
+                rows = rng.sample(rows, cap)
+                report.dropped[f"cap:{name}"] += len(groups[key]) - cap
+            out += rows
+    return out
+
+
+def check_leakage(train: list[Record], forbidden: dict[str, list[str]]) -> None:
+    """Raise LeakageError if any training text (normalised) is in a forbidden set."""
+    keys = {norm_key(r.text): r.text for r in train}
+    hits = []
+    for name, texts in forbidden.items():
+        for t in texts:
+            k = norm_key(t)
+            if k and k in keys:
+                hits.append(f"{name}: {keys[k]!r}")
+    if hits:
+        raise LeakageError(f"{len(hits)} training text(s) appear in evaluation data:\n  " + "\n  ".join(hits[:20]))
+
+
+def split(records: list[Record], rng: random.Random, dev_fraction: float) -> tuple[list[Record], list[Record]]:
+    """Stratified by (label/category, language): each stratum gives round(fraction * n) rows (at least 1 if n >= 5)."""
+    strata: dict[tuple, list[Record]] = defaultdict(list)
+    for r in records:
+        strata[(r.category or "safe", r.language)].append(r)
+    train, dev = [], []
+    for key in sorted(strata):
+        rows = strata[key][:]
+        rng.shuffle(rows)
+        n_dev = round(len(rows) * dev_fraction)
+        if n_dev == 0 and len(rows) >= 5:
+            n_dev = 1
+        dev += [replace(r, split="dev") for r in rows[:n_dev]]
+        train += [replace(r, split="train") for r in rows[n_dev:]]
+    rng.shuffle(train)
+    rng.shuffle(dev)
+    return train, dev
+
+
+def build(seed_dir: Path = REPO_ROOT / "data" / "seed", out_dir: Path = REPO_ROOT / "data", *, seed: int = 1234,
+          dev_fraction: float = 0.1, shared: Path | None = None, near_dup_threshold: float = 0.8,
+          progress: Callable[[str], None] = print) -> BuildReport:
+    root = shared or shared_data_dir()
+    rng = random.Random(seed)
+    report = BuildReport()
+    seed_rows = read_seed(seed_dir)
+    progress(f"seed rows: {len(seed_rows)}")
+    forbidden = eval_texts(root)
+    eval_keys = {norm_key(t) for texts in forbidden.values() for t in texts}
+
+    # Our own rows must never match an evaluation set: that is an error, not something to filter.
+    check_leakage(seed_rows, forbidden)
+    public = _sample_public(rng, report, root)
+    progress(f"public rows after caps: {len(public)}")
+    clean_public = []
+    for r in public:
+        if norm_key(r.text) in eval_keys:
+            report.dropped["decontaminated (in an eval set)"] += 1
+        else:
+            clean_public.append(r)
+
+    # Exact dedup (seed first, so it wins), then near-duplicates.
+    pool: list[Record] = []
+    seen: dict[str, Record] = {}
+    for r in seed_rows + clean_public:
+        k = norm_key(r.text)
+        if not k:
+            report.dropped["empty after normalising"] += 1
+            continue
+        if k in seen:
+            reason = "exact duplicate" if seen[k].label == r.label else "duplicate with conflicting label"
+            report.dropped[reason] += 1
+            continue
+        seen[k] = r
+        pool.append(r)
+    dups = near_duplicates([r.text for r in pool], threshold=near_dup_threshold,
+                           groups=[f"{r.label.value}:{r.category}" for r in pool])
+    drop = {i for i, _, _ in dups}
+    for i, j, jac in dups[:20]:
+        report.near_duplicate_examples.append(f"{pool[i].text!r} ~ {pool[j].text!r} ({jac})")
+    report.dropped["near duplicate"] += len(drop)
+    pool = [r for i, r in enumerate(pool) if i not in drop]
+
+    train, dev = split(pool, rng, dev_fraction)
+    check_leakage(train, {**forbidden, "dev": [r.text for r in dev]})
+    report.train = write_jsonl(Path(out_dir) / "train.jsonl", train)
+    report.dev = write_jsonl(Path(out_dir) / "dev.jsonl", dev)
+    progress(f"wrote {report.train} train + {report.dev} dev rows to {out_dir}")
+    return report
+
+
+def stats(records: list[Record]) -> dict[str, Counter]:
+    """Counts for the dataset card: category x language, and source x label."""
+    return {
+        "category_language": Counter((r.category or ("safe (look-alike)" if "lookalike" in r.tags else "safe"),
+                                      r.language) for r in records),
+        "source_label": Counter((r.source, r.label.value) for r in records),
+        "with_reply": Counter(r.language for r in records if r.label == Label.UNSAFE and r.response),
+    }

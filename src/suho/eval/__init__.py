@@ -1,0 +1,1 @@
+"""Benchmarks registry, metrics and report rendering."""

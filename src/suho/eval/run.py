@@ -1,0 +1,93 @@
+"""Run a benchmark through a guard: predictions JSONL, metrics JSON, Markdown summary, PR-curve PNG."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from suho.eval import metrics
+from suho.eval.benchmarks import Item, load_benchmark
+from suho.eval.report import render_markdown
+
+
+def evaluate(guard, items: list[Item], name: str, out_dir: Path | None = None, *, progress: bool = True) -> dict:
+    from tqdm import tqdm
+
+    t0 = time.time()
+    verdicts = []
+    chunk = 256
+    bar = tqdm(total=len(items), desc=f"eval {name}", disable=not progress)
+    for s in range(0, len(items), chunk):
+        verdicts += guard.detect([it.text for it in items[s : s + chunk]])
+        bar.update(min(chunk, len(items) - s))
+    bar.close()
+    seconds = time.time() - t0
+    y_true = [it.label for it in items]
+    y_pred = [v.label.value for v in verdicts]
+    res: dict = {
+        "benchmark": name,
+        "model": guard.name,
+        "policy": guard.policy.name,
+        "n": len(items),
+        "seconds": round(seconds, 1),
+        "binary": metrics.binary_table(y_true, y_pred),
+        "weighted_f1_ci95": metrics.bootstrap_f1(y_true, y_pred),
+        "confusion": metrics.confusion(y_true, y_pred),
+        "scores": metrics.score_summary(y_true, [v.p_unsafe for v in verdicts]),
+        "groups": metrics.group_table([it.group for it in items], y_true, y_pred),
+    }
+    cat_idx = [i for i, it in enumerate(items) if it.label == "unsafe" and it.category]
+    if cat_idx:
+        res["category"] = metrics.category_table(
+            [items[i].category for i in cat_idx], [verdicts[i].model_category.value for i in cat_idx],
+            [verdicts[i].flagged for i in cat_idx])
+    if out_dir:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with (out_dir / "predictions.jsonl").open("w", encoding="utf-8") as fh:
+            for it, v in zip(items, verdicts):
+                fh.write(json.dumps({"text": it.text, "label": it.label, "category": it.category, "group": it.group,
+                                     "pred": v.label.value, "pred_category": v.category.value if v.category else None,
+                                     "model_category": v.model_category.value, "p_unsafe": v.p_unsafe},
+                                    ensure_ascii=False) + "\n")
+        (out_dir / "metrics.json").write_text(json.dumps(res, indent=2, ensure_ascii=False), encoding="utf-8")
+        (out_dir / "summary.md").write_text(render_markdown(res), encoding="utf-8")
+        _pr_curve(y_true, [v.p_unsafe for v in verdicts], y_pred, out_dir / "pr_curve.png", name)
+    return res
+
+
+def _pr_curve(y_true, p_unsafe, y_pred, path: Path, name: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import precision_recall_curve, precision_score, recall_score
+
+    yt = [t == "unsafe" for t in y_true]
+    if all(yt) or not any(yt):
+        return
+    prec, rec, _ = precision_recall_curve(yt, p_unsafe)
+    yp = [p == "unsafe" for p in y_pred]
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.plot(rec, prec, label="P(unsafe)")
+    ax.scatter([recall_score(yt, yp, zero_division=0)], [precision_score(yt, yp, zero_division=0)], color="red",
+               zorder=3, label="operating point (policy)")
+    ax.set_xlabel("recall (unsafe)")
+    ax.set_ylabel("precision (unsafe)")
+    ax.set_title(f"{name}: precision-recall")
+    ax.legend(loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def evaluate_file(model: str, benchmark: str, out_dir: Path | None = None, policy: str = "ko-KR") -> dict:
+    """Load a guard and evaluate one benchmark (a name or a JSONL path); prints the Markdown summary."""
+    from suho.guard import load_guard
+
+    guard = load_guard(model, policy=policy)
+    name = benchmark if not benchmark.endswith(".jsonl") else f"file:{benchmark}"
+    res = evaluate(guard, load_benchmark(name), name, out_dir)
+    print(render_markdown(res))
+    return res

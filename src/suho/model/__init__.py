@@ -1,0 +1,1 @@
+"""Backbone loading/caching and the prompt + label-token format."""

@@ -1,0 +1,18 @@
+"""Taxonomy and per-culture policy packs (YAML package data) with their loader and validator."""
+
+from suho.policy.pack import Action, CategoryRule, Policy, PolicyError, available_policies, load_policy
+from suho.policy.taxonomy import CATEGORY_IDS, Category, CategoryInfo, Group, taxonomy
+
+__all__ = [
+    "Action",
+    "CATEGORY_IDS",
+    "Category",
+    "CategoryInfo",
+    "CategoryRule",
+    "Group",
+    "Policy",
+    "PolicyError",
+    "available_policies",
+    "load_policy",
+    "taxonomy",
+]

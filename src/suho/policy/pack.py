@@ -1,0 +1,165 @@
+"""Policy packs: per culture, for each category an action and a probability threshold.
+
+A pack is YAML (shipped ones are package data under `policy/packs/`; users may pass any file path). Loading validates
+every field and reports *all* problems at once, each naming the field, so `suho policy validate FILE` is useful.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from enum import Enum
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from suho.policy.taxonomy import CATEGORY_IDS
+
+REPLY_LANGUAGES = ("auto", "ko", "en")
+
+
+class Action(str, Enum):
+    BLOCK = "block"  # refuse: the guard's safeguard reply replaces the service's answer
+    CAUTION = "caution"  # let through, flagged: the service should answer carefully (disclaimer, balance)
+    ALLOW = "allow"  # not a harm under this policy: never flagged
+
+
+class PolicyError(ValueError):
+    """An invalid policy pack; `errors` lists every problem as 'field: message'."""
+
+    def __init__(self, source: str, errors: list[str]):
+        self.source = source
+        self.errors = errors
+        super().__init__(f"invalid policy {source}:\n" + "\n".join(f"  - {e}" for e in errors))
+
+
+@dataclass(frozen=True)
+class CategoryRule:
+    action: Action
+    threshold: float
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    culture: str
+    description: str
+    reply_language: str
+    crisis_line: str
+    rules: dict[str, CategoryRule] = field(default_factory=dict)
+
+    def rule(self, category: str) -> CategoryRule:
+        return self.rules[category]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "culture": self.culture,
+            "description": self.description,
+            "reply_language": self.reply_language,
+            "crisis_line": self.crisis_line,
+            "categories": {c: {"action": r.action.value, "threshold": r.threshold} for c, r in self.rules.items()},
+        }
+
+    def with_rule(self, category: str, action: str | Action | None = None, threshold: float | None = None) -> "Policy":
+        """A copy with one category changed (run-time policy edits); validates like a loaded pack."""
+        data = self.to_dict()
+        if action is not None:
+            data["categories"][category]["action"] = Action(action).value
+        if threshold is not None:
+            data["categories"][category]["threshold"] = threshold
+        return policy_from_dict(data, source=f"{self.name} (edited)")
+
+
+def _suggest(value: str, options) -> str:
+    close = difflib.get_close_matches(str(value), list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def policy_from_dict(data: Any, source: str = "<dict>") -> Policy:
+    """Validate a parsed pack; raises PolicyError listing every bad field."""
+    errors: list[str] = []
+    if not isinstance(data, dict):
+        raise PolicyError(source, ["<root>: must be a mapping with name, culture, categories, ..."])
+    known = {"name", "culture", "description", "reply_language", "crisis_line", "categories"}
+    for key in data:
+        if key not in known:
+            errors.append(f"{key}: unknown field{_suggest(key, known)}")
+
+    def text(key: str, required: bool = True) -> str:
+        value = data.get(key)
+        if value is None:
+            if required:
+                errors.append(f"{key}: required")
+            return ""
+        if not isinstance(value, str) or not value.strip():
+            errors.append(f"{key}: must be a non-empty string, got {value!r}")
+            return ""
+        return value
+
+    name, culture = text("name"), text("culture")
+    description, crisis_line = text("description", required=False), text("crisis_line")
+    reply_language = data.get("reply_language", "auto")
+    if reply_language not in REPLY_LANGUAGES:
+        errors.append(f"reply_language: must be one of {', '.join(REPLY_LANGUAGES)}, got {reply_language!r}")
+    rules: dict[str, CategoryRule] = {}
+    cats = data.get("categories")
+    if not isinstance(cats, dict):
+        errors.append("categories: required mapping of category id -> {action, threshold}")
+        cats = {}
+    for cat in cats:
+        if cat not in CATEGORY_IDS:
+            errors.append(f"categories.{cat}: unknown category{_suggest(cat, CATEGORY_IDS)}")
+    for cat in CATEGORY_IDS:
+        where = f"categories.{cat}"
+        rule = cats.get(cat)
+        if rule is None:
+            errors.append(f"{where}: missing (every category needs an action and a threshold)")
+            continue
+        if not isinstance(rule, dict):
+            errors.append(f"{where}: must be a mapping with action and threshold, got {rule!r}")
+            continue
+        for key in rule:
+            if key not in ("action", "threshold"):
+                errors.append(f"{where}.{key}: unknown field{_suggest(key, ('action', 'threshold'))}")
+        action = rule.get("action")
+        if action not in {a.value for a in Action}:
+            errors.append(f"{where}.action: must be block, caution or allow, got {action!r}{_suggest(action, [a.value for a in Action])}")
+        threshold = rule.get("threshold")
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 < threshold < 1.0:
+            errors.append(f"{where}.threshold: must be a number strictly between 0 and 1, got {threshold!r}")
+        if not any(e.startswith(where) for e in errors):
+            rules[cat] = CategoryRule(Action(action), float(threshold))
+    if errors:
+        raise PolicyError(source, errors)
+    return Policy(name, culture, description, reply_language, crisis_line, rules)
+
+
+def _packs_dir():
+    return files("suho.policy").joinpath("packs")
+
+
+def available_policies() -> list[str]:
+    """Names of the shipped packs."""
+    return sorted(p.name[: -len(".yaml")] for p in _packs_dir().iterdir() if p.name.endswith(".yaml"))
+
+
+def load_policy(name_or_path: str | Path | Policy = "ko-KR") -> Policy:
+    """A shipped pack by name (`ko-KR`, `en-US`) or any YAML file path."""
+    if isinstance(name_or_path, Policy):
+        return name_or_path
+    ref = str(name_or_path)
+    if ref in available_policies():
+        text, source = _packs_dir().joinpath(f"{ref}.yaml").read_text(encoding="utf-8"), ref
+    else:
+        path = Path(ref).expanduser()
+        if not path.is_file():
+            raise PolicyError(ref, [f"<name>: no shipped pack or file named {ref!r}{_suggest(ref, available_policies())}; shipped: {', '.join(available_policies())}"])
+        text, source = path.read_text(encoding="utf-8"), str(path)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PolicyError(source, [f"<yaml>: not valid YAML: {exc}"]) from exc
+    return policy_from_dict(data, source)

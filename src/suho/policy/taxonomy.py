@@ -1,0 +1,69 @@
+"""The harm taxonomy (`taxonomy.yaml`, package data) as typed objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from functools import lru_cache
+from importlib.resources import files
+
+import yaml
+
+
+class Group(str, Enum):
+    LEGAL = "legal"
+    ETHICAL = "ethical"
+    ETC = "etc"
+
+
+class Category(str, Enum):
+    """Stable category ids; the order is the order of the category label tokens."""
+
+    CRIME_ADVICE = "crime_advice"
+    PRIVACY_VIOLATION = "privacy_violation"
+    COPYRIGHT_INFRINGEMENT = "copyright_infringement"
+    DISCRIMINATION_HATE = "discrimination_hate"
+    INSULT_OFFENSIVE = "insult_offensive"
+    SEXUAL_MINORS = "sexual_minors"
+    SELF_HARM = "self_harm"
+    UNCERTAIN_PREDICTION = "uncertain_prediction"
+    SENSITIVE_BIASED = "sensitive_biased"
+    MALICIOUS_PERSONIFICATION = "malicious_personification"
+
+
+CATEGORY_IDS: tuple[str, ...] = tuple(c.value for c in Category)
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    id: Category
+    group: Group
+    name_ko: str
+    name_en: str
+    definition: str
+    not_in: str
+    examples: tuple[str, ...]
+
+    def name(self, language: str) -> str:
+        return self.name_ko if language == "ko" else self.name_en
+
+
+@lru_cache(maxsize=1)
+def taxonomy() -> dict[Category, CategoryInfo]:
+    """All categories, keyed by id, in token order. Fails loudly if the YAML and the enum disagree."""
+    raw = yaml.safe_load(files("suho.policy").joinpath("taxonomy.yaml").read_text(encoding="utf-8"))
+    out: dict[Category, CategoryInfo] = {}
+    for item in raw["categories"]:
+        cat = Category(item["id"])
+        out[cat] = CategoryInfo(
+            id=cat,
+            group=Group(item["group"]),
+            name_ko=item["name"]["ko"],
+            name_en=item["name"]["en"],
+            definition=item["definition"],
+            not_in=item["not_in"],
+            examples=tuple(item["examples"]),
+        )
+    if tuple(c.value for c in out) != CATEGORY_IDS:
+        raise RuntimeError("taxonomy.yaml must list exactly the Category ids, in enum order")
+    return out

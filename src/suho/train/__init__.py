@@ -1,0 +1,1 @@
+"""Multi-task LoRA trainer: detection (label + category tokens) on every example, the reply on unsafe ones."""

