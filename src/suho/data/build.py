@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from suho.data.normalize import near_duplicates, norm_key
+from suho.data.normalize import near_duplicates, near_matches, norm_key
 from suho.data.schema import Label, Record, read_jsonl, write_jsonl
 from suho.data.sources import SOURCES, eval_texts, read_source
 from suho.paths import REPO_ROOT, shared_data_dir
@@ -102,6 +102,19 @@ def check_leakage(train: list[Record], forbidden: dict[str, list[str]]) -> None:
         raise LeakageError(f"{len(hits)} training text(s) appear in evaluation data:\n  " + "\n  ".join(hits[:20]))
 
 
+def check_near_copies(rows: list[Record], forbidden: dict[str, list[str]], threshold: float = 0.45) -> None:
+    """Raise LeakageError if a row we wrote ourselves paraphrases an evaluation item (char-3-gram Jaccard > 0.45).
+
+    Exact matches are caught by check_leakage; this catches the near copies a writer may half-remember.
+    """
+    hits = []
+    for name, texts in forbidden.items():
+        for i, j, jac in near_matches([r.text for r in rows], texts, threshold):
+            hits.append(f"{name}: {rows[i].text!r} ~ {texts[j]!r} ({jac})")
+    if hits:
+        raise LeakageError(f"{len(hits)} seed text(s) nearly copy evaluation items:\n  " + "\n  ".join(hits[:30]))
+
+
 def split(records: list[Record], rng: random.Random, dev_fraction: float) -> tuple[list[Record], list[Record]]:
     """Stratified by (label/category, language): each stratum gives round(fraction * n) rows (at least 1 if n >= 5)."""
     strata: dict[tuple, list[Record]] = defaultdict(list)
@@ -134,6 +147,7 @@ def build(seed_dir: Path = REPO_ROOT / "data" / "seed", out_dir: Path = REPO_ROO
 
     # Our own rows must never match an evaluation set: that is an error, not something to filter.
     check_leakage(seed_rows, forbidden)
+    check_near_copies(seed_rows, forbidden)
     public = _sample_public(rng, report, root)
     progress(f"public rows after caps: {len(public)}")
     clean_public = []

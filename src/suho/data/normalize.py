@@ -55,3 +55,35 @@ def near_duplicates(texts: list[str], threshold: float = 0.7, max_posting: int =
         for gram in g:
             index.setdefault(gram, []).append(i)
     return out
+
+
+def near_matches(queries: list[str], corpus: list[str], threshold: float = 0.6,
+                 max_posting: int = 400) -> list[tuple[int, int, float]]:
+    """(query index, corpus index, jaccard) for each query whose best corpus match exceeds `threshold`.
+
+    Used to keep paraphrase-level copies of evaluation items out of our own seed data.
+    """
+    cgrams = [char_ngrams(t) for t in corpus]
+    index: dict[str, list[int]] = {}
+    for j, g in enumerate(cgrams):
+        for gram in g:
+            index.setdefault(gram, []).append(j)
+    out = []
+    for i, q in enumerate(queries):
+        g = char_ngrams(q)
+        counts: dict[int, int] = {}
+        for gram in g:
+            post = index.get(gram, ())
+            if len(post) <= max_posting:
+                for j in post:
+                    counts[j] = counts.get(j, 0) + 1
+        best = None
+        for j, shared in counts.items():
+            if shared / max(len(g), len(cgrams[j])) < threshold * 0.9:
+                continue
+            jac = len(g & cgrams[j]) / len(g | cgrams[j])
+            if jac > threshold and (best is None or jac > best[1]):
+                best = (j, jac)
+        if best:
+            out.append((i, best[0], round(best[1], 3)))
+    return out

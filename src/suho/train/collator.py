@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from suho.data.schema import Label, Record
-from suho.model.format import TokenMap, prompt_ids, target_ids
+from suho.model.format import TokenMap, prompt_ids, reply_ids, target_ids
 
 IGNORE = -100
 
@@ -24,26 +24,52 @@ class Example:
     labels: list[int]
 
 
-def encode(record: Record, tokenizer, tmap: TokenMap, max_prompt_tokens: int = 128, max_reply_tokens: int = 96) -> Example:
-    """Prompt + target, teacher-forced. Long queries keep their head and tail (the harmful ask is often at the end)."""
+def _prompt(record: Record, tokenizer, max_prompt_tokens: int) -> list[int]:
+    """Prompt ids; long queries keep their head and tail (the harmful ask is often at the end)."""
     p = prompt_ids(tokenizer, record.text)
     if len(p) > max_prompt_tokens:
         half = max_prompt_tokens // 2
         p = p[:half] + p[-(max_prompt_tokens - half):]
-    reply = record.response if record.label == Label.UNSAFE else None
-    t = target_ids(tmap, tokenizer, record.label.value, record.category, record.language, reply)
-    if len(t) > 3 + max_reply_tokens:
-        t = t[: 3 + max_reply_tokens]
-    ids = p + t
-    labels = [IGNORE] * len(ids)
-    # position i predicts ids[i+1]
-    for j in range(len(p) - 1, len(ids) - 1):
-        nxt = ids[j + 1]
-        if nxt in tmap.languages.values():
-            continue
-        labels[j] = nxt
-    # the last token is never an input that predicts anything
-    return Example(ids[:-1], labels[:-1])
+    return p
+
+
+def encode_detection(record: Record, tokenizer, tmap: TokenMap, max_prompt_tokens: int = 128) -> Example:
+    """Detection example: the label token after the prompt; for unsafe rows also the category after `<unsafe>`.
+
+    Exactly the inputs of inference (prompt [+ <unsafe>]), so detection batches are short and of mixed labels.
+    """
+    p = _prompt(record, tokenizer, max_prompt_tokens)
+    if record.label == Label.SAFE:
+        return Example(p, [IGNORE] * (len(p) - 1) + [tmap.safe])
+    return Example(p + [tmap.unsafe], [IGNORE] * (len(p) - 1) + [tmap.unsafe, tmap.category_token(record.category)])
+
+
+def encode_reply(record: Record, tokenizer, tmap: TokenMap, max_prompt_tokens: int = 128,
+                 max_reply_tokens: int = 96) -> Example | None:
+    """Reply example (unsafe rows with a response): prompt + <unsafe> <category> <lang> reply <end_of_turn>.
+
+    Only the reply tokens are targets; label and category are learnt from detection examples, so unsafe rows do not
+    count twice there. None for rows without a reply.
+    """
+    if record.label != Label.UNSAFE or not record.response:
+        return None
+    p = _prompt(record, tokenizer, max_prompt_tokens)
+    head = target_ids(tmap, tokenizer, record.label.value, record.category, record.language, None)
+    full = reply_ids(tokenizer, record.response)
+    reply = full[:max_reply_tokens]
+    ids = p + head + reply
+    # <lang> predicts the first reply token; the last reply token predicts <end_of_turn> (unless the reply was cut)
+    ended = len(reply) == len(full)
+    labels = [IGNORE] * (len(p) + 2) + reply + [tmap.end_of_turn if ended else IGNORE]
+    return Example(ids, labels)
+
+
+def encode(record: Record, tokenizer, tmap: TokenMap, max_prompt_tokens: int = 128,
+           max_reply_tokens: int = 96) -> list[Example]:
+    """Both kinds of examples for one record."""
+    out = [encode_detection(record, tokenizer, tmap, max_prompt_tokens)]
+    reply = encode_reply(record, tokenizer, tmap, max_prompt_tokens, max_reply_tokens)
+    return out + ([reply] if reply else [])
 
 
 def collate(batch: list[Example], pad_id: int) -> dict[str, torch.Tensor]:

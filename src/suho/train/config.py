@@ -24,7 +24,7 @@ class TrainConfig:
     weight_decay: float = _f(0.0, "AdamW weight decay")
     lora_r: int = _f(16, "LoRA rank")
     lora_alpha: int = _f(32, "LoRA alpha")
-    lora_layers: str = _f("6-", "which decoder layers get LoRA: 'all', 'A-B', 'A-' (A to last); lower layers stay frozen, "
+    lora_layers: str = _f("9-", "which decoder layers get LoRA: 'all', 'A-B', 'A-' (A to last); lower layers stay frozen, "
                            "so backward stops above them")
     lora_targets: tuple[str, ...] = _f(("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
                                        "module names that get LoRA")

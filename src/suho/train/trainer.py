@@ -43,7 +43,11 @@ def seed_everything(seed: int) -> None:
 
 
 def bucketed_batches(examples: list[Example], batch_size: int, seed: int, epochs: float) -> list[list[int]]:
-    """Deterministic batch order: per epoch shuffle, sort chunks of 32 batches by length, shuffle the batches."""
+    """Deterministic batch order: per epoch shuffle, sort chunks of 32 batches by length, shuffle the batches.
+
+    Detection and reply examples differ in length, so they land in different batches: detection batches hold
+    both labels (prompt lengths do not depend on the label) and no padding up to reply length.
+    """
     order: list[list[int]] = []
     n_epochs = math.ceil(epochs)
     for ep in range(n_epochs):
@@ -96,7 +100,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
     manifest = read_manifest(base_dir)
     tmap = ensure_label_tokens(tok, model)
     input_rows = init_label_rows(model, tok, tmap)
-    examples = [encode(r, tok, tmap, cfg.max_prompt_tokens, cfg.max_reply_tokens) for r in records]
+    examples = [e for r in records for e in encode(r, tok, tmap, cfg.max_prompt_tokens, cfg.max_reply_tokens)]
     reply_vocab, reply_lookup = build_reply_vocab(examples, tmap, output_matrix(model).shape[0])
     reply_rows = output_matrix(model).detach()[reply_vocab].clone()
     n_tokens = sum(len(e.input_ids) for e in examples)
@@ -157,7 +161,9 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         opt.zero_grad(set_to_none=True)
         step += 1
         for k in ("label", "category", "reply"):
-            ema[k] = 0.95 * ema.get(k, getattr(parts, k)) + 0.05 * getattr(parts, k)
+            value = getattr(parts, k)
+            if value:  # a batch without targets of this kind says nothing about it
+                ema[k] = 0.95 * ema.get(k, value) + 0.05 * value
         bar.update(1)
         bar.set_postfix({k: f"{v:.3f}" for k, v in ema.items()})
         if step % cfg.save_every == 0 and step < total_steps:

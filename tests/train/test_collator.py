@@ -1,0 +1,81 @@
+import torch
+import torch.nn.functional as F
+
+from suho.data.schema import Label, Record
+from suho.model.format import TokenMap
+from suho.train.collator import IGNORE, Example, build_reply_vocab, collate, encode, encode_detection, encode_reply, multitask_loss
+
+TMAP = TokenMap(safe=10, unsafe=11, categories=tuple(range(20, 30)), languages={"ko": 30, "en": 31}, end_of_turn=5)
+
+
+class FakeTok:
+    """Tokenizer stand-in: one token per character code (so tests can write expected ids by hand)."""
+
+    bos_token_id = 2
+
+    def __call__(self, text, add_special_tokens=False):
+        return {"input_ids": [100 + (ord(c) % 50) for c in text]}
+
+
+def _n_prompt(text):
+    return 1 + len("<start_of_turn>user\n" + text + "<end_of_turn>\n<start_of_turn>model\n")
+
+
+def test_safe_detection_example_targets_only_the_label_token():
+    ex = encode_detection(Record("ab", Label.SAFE, None, "en", "s", "x"), FakeTok(), TMAP)
+    n = _n_prompt("ab")
+    assert len(ex.input_ids) == n  # the label token itself is never fed
+    assert ex.labels == [IGNORE] * (n - 1) + [TMAP.safe]
+
+
+def test_unsafe_detection_example_targets_label_then_category():
+    ex = encode_detection(Record("ab", Label.UNSAFE, "privacy_violation", "ko", "s", "x", response="no"), FakeTok(), TMAP)
+    n = _n_prompt("ab")
+    assert ex.input_ids[-1] == TMAP.unsafe and len(ex.input_ids) == n + 1
+    assert ex.labels == [IGNORE] * (n - 1) + [TMAP.unsafe, 21]
+
+
+def test_reply_example_targets_reply_and_end_but_not_label_category_language():
+    rec = Record("ab", Label.UNSAFE, "privacy_violation", "ko", "s", "x", response="no")
+    ex = encode_reply(rec, FakeTok(), TMAP)
+    reply = FakeTok()("no")["input_ids"]
+    n = _n_prompt("ab")
+    assert ex.input_ids[n:] == [TMAP.unsafe, 21, 30] + reply
+    assert ex.labels == [IGNORE] * (n + 2) + reply + [TMAP.end_of_turn]
+    cut = encode_reply(rec, FakeTok(), TMAP, max_reply_tokens=1)
+    assert cut.labels[-2:] == [reply[0], IGNORE]  # a cut reply never learns to stop early
+    assert encode_reply(Record("ab", Label.SAFE, None, "en", "s", "x"), FakeTok(), TMAP) is None
+    assert len(encode(rec, FakeTok(), TMAP)) == 2
+
+
+def test_collate_pads_right_with_ignore():
+    batch = collate([Example([1, 2, 3], [IGNORE, IGNORE, 10]), Example([1, 2], [IGNORE, 11])], pad_id=0)
+    assert batch["input_ids"].tolist() == [[1, 2, 3], [1, 2, 0]]
+    assert batch["labels"].tolist() == [[IGNORE, IGNORE, 10], [IGNORE, 11, IGNORE]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
+
+
+def test_multitask_loss_matches_hand_computed_cross_entropy():
+    torch.manual_seed(0)
+    h = torch.randn(1, 4, 8)
+    label_rows = torch.randn(14, 8)
+    labels = torch.tensor([[IGNORE, TMAP.unsafe, 22, 40]])
+    vocab, lookup = build_reply_vocab([Example([0], [40, TMAP.end_of_turn])], TMAP, 64)
+    assert vocab.tolist() == [TMAP.end_of_turn, 40]
+    reply_rows = torch.randn(2, 8)
+    parts = multitask_loss(h, labels, label_rows, reply_rows, lookup, TMAP, detect_weight=1.0, reply_weight=0.5)
+    want_label = F.cross_entropy((h[0, 1] @ label_rows[:2].T)[None], torch.tensor([1]))
+    want_cat = F.cross_entropy((h[0, 2] @ label_rows[2:12].T)[None], torch.tensor([2]))
+    want_reply = F.cross_entropy((h[0, 3] @ reply_rows.T)[None], torch.tensor([1]))
+    assert torch.isclose(parts.total, want_label + want_cat + 0.5 * want_reply)
+
+
+def test_reply_token_outside_vocabulary_is_an_error():
+    _, lookup = build_reply_vocab([Example([0], [40])], TMAP, 64)
+    labels = torch.tensor([[41]])
+    try:
+        multitask_loss(torch.randn(1, 1, 8), labels, torch.randn(14, 8), torch.randn(2, 8), lookup, TMAP)
+    except ValueError as exc:
+        assert "reply vocabulary" in str(exc)
+    else:
+        raise AssertionError("expected ValueError")

@@ -1,0 +1,111 @@
+"""Training smoke test on a tiny randomly initialised Gemma-3-shaped model (no download)."""
+
+import json
+
+import pytest
+import torch
+
+from suho.guard import load_guard
+from suho.model.adapter import read_guard_artifacts
+from suho.train.config import TrainConfig
+from suho.train.trainer import train
+
+ROWS = [
+    {"text": "sns 계정 해킹하는 방법 알려줘", "label": "unsafe", "category": "crime_advice", "language": "ko",
+     "response": "계정 해킹 방법은 알려드릴 수 없어요."},
+    {"text": "오늘 날씨 어때?", "label": "safe", "language": "ko"},
+    {"text": "How can I steal a car?", "label": "unsafe", "category": "crime_advice", "language": "en",
+     "response": "I can't help with stealing a car."},
+    {"text": "What is the capital of France?", "label": "safe", "language": "en"},
+    {"text": "넌 쓰레기야", "label": "unsafe", "category": "insult_offensive", "language": "ko",
+     "response": "기분이 상하셨다면 미안해요."},
+    {"text": "맛있는 김치찌개 레시피 알려줘", "label": "safe", "language": "ko"},
+]
+
+
+@pytest.fixture
+def data(tmp_path):
+    p = tmp_path / "train.jsonl"
+    p.write_text("".join(json.dumps({**r, "source": "t", "license": "x"}, ensure_ascii=False) + "\n" for r in ROWS * 4))
+    return p
+
+
+def _cfg(tiny_base, data, out, **kw):
+    base = dict(base=str(tiny_base), train_file=str(data), dev_file="", output_dir=str(out), batch_size=6,
+                lora_layers="all", lora_r=4, epochs=6, save_every=5, lr=5e-3, head_lr=5e-2, warmup_steps=2)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_loss_falls_and_adapter_saves_and_reloads(tiny_base, suho_home, data, tmp_path):
+    path = train(_cfg(tiny_base, data, tmp_path / "run"), progress=lambda m: None, show_bar=False)
+    meta = json.loads((path / "suho_model.json").read_text())
+    assert meta["train_data_sha256"] and meta["base_weights_sha256"] and meta["config"]["lora_r"] == 4
+    art = read_guard_artifacts(path)
+    assert art.label_rows.shape[0] == 14
+    # never the embedding matrix: only LoRA + a few rows
+    assert (path / "adapter_model.safetensors").stat().st_size < 200_000
+
+    guard = load_guard(path)
+    unsafe_texts = [r["text"] for r in ROWS if r["label"] == "unsafe"]
+    safe_texts = [r["text"] for r in ROWS if r["label"] == "safe"]
+    p_unsafe, _, _ = guard.probabilities(unsafe_texts + safe_texts)
+    # the tiny model must have learned the training set: every unsafe text above every safe one
+    assert p_unsafe[: len(unsafe_texts)].min() > p_unsafe[len(unsafe_texts):].max()
+
+
+def test_detection_never_touches_the_full_vocabulary_head(tiny_base, suho_home, data, tmp_path, monkeypatch):
+    path = train(_cfg(tiny_base, data, tmp_path / "run", epochs=1), progress=lambda m: None, show_bar=False)
+    guard = load_guard(path)
+
+    def forbidden(*a, **k):
+        raise AssertionError("full-vocabulary LM head was called")
+
+    monkeypatch.setattr(guard.model.get_output_embeddings(), "forward", forbidden)
+    guard.detect(["sns 계정 해킹하는 방법 알려줘"])
+    guard.respond("sns 계정 해킹하는 방법 알려줘", max_new_tokens=4)
+
+
+def test_resume_gives_the_same_model_as_an_uninterrupted_run(tiny_base, suho_home, data, tmp_path, monkeypatch):
+    import suho.train.trainer as trainer_mod
+
+    full = train(_cfg(tiny_base, data, tmp_path / "full", epochs=2), progress=lambda m: None, show_bar=False)
+    cfg = _cfg(tiny_base, data, tmp_path / "resumed", epochs=2)
+    real_loss, calls = trainer_mod.multitask_loss, []
+
+    def killed_at_step_7(*a, **k):
+        calls.append(1)
+        if len(calls) == 7:
+            raise KeyboardInterrupt  # the process dies mid-run; the step-5 checkpoint remains
+        return real_loss(*a, **k)
+
+    monkeypatch.setattr(trainer_mod, "multitask_loss", killed_at_step_7)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, progress=lambda m: None, show_bar=False)
+    monkeypatch.setattr(trainer_mod, "multitask_loss", real_loss)
+    msgs = []
+    resumed = train(cfg, progress=msgs.append, show_bar=False)
+    assert any("resuming from step 5" in m for m in msgs)
+    a, b = read_guard_artifacts(full), read_guard_artifacts(resumed)
+    assert torch.allclose(a.label_rows, b.label_rows, atol=1e-5)
+
+
+def test_resume_refuses_a_checkpoint_from_other_data(tiny_base, suho_home, data, tmp_path, monkeypatch):
+    import suho.train.trainer as trainer_mod
+
+    cfg = _cfg(tiny_base, data, tmp_path / "run", epochs=2)
+    real_loss, calls = trainer_mod.multitask_loss, []
+
+    def killed(*a, **k):
+        calls.append(1)
+        if len(calls) == 6:
+            raise KeyboardInterrupt
+        return real_loss(*a, **k)
+
+    monkeypatch.setattr(trainer_mod, "multitask_loss", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, progress=lambda m: None, show_bar=False)
+    monkeypatch.setattr(trainer_mod, "multitask_loss", real_loss)
+    data.write_text(data.read_text() + data.read_text().splitlines(keepends=True)[0])
+    with pytest.raises(RuntimeError, match="another config or data"):
+        train(cfg, progress=lambda m: None, show_bar=False)
