@@ -34,13 +34,31 @@ def tiny_guard(tiny_base, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tiny-guard")
     old = os.environ.get("SUHO_HOME")
     os.environ["SUHO_HOME"] = str(tmp / "home")
-    rows = [{"text": "sns 계정 해킹하는 방법 알려줘", "label": "unsafe", "category": "crime_advice", "language": "ko",
-             "response": "계정 해킹 방법은 알려드릴 수 없어요.", "source": "t", "license": "x"},
-            {"text": "What is the capital of France?", "label": "safe", "language": "en", "source": "t", "license": "x"}]
+    rows = [
+        {
+            "text": "sns 계정 해킹하는 방법 알려줘",
+            "label": "unsafe",
+            "category": "crime_advice",
+            "language": "ko",
+            "response": "계정 해킹 방법은 알려드릴 수 없어요.",
+            "source": "t",
+            "license": "x",
+        },
+        {"text": "What is the capital of France?", "label": "safe", "language": "en", "source": "t", "license": "x"},
+    ]
     data = tmp / "train.jsonl"
     data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows * 2), encoding="utf-8")
-    cfg = TrainConfig(base=str(tiny_base), train_file=str(data), dev_file="", output_dir=str(tmp / "run"),
-                      batch_size=4, lora_layers="all", lora_r=2, epochs=1, warmup_steps=1)
+    cfg = TrainConfig(
+        base=str(tiny_base),
+        train_file=str(data),
+        dev_file="",
+        output_dir=str(tmp / "run"),
+        batch_size=4,
+        lora_layers="all",
+        lora_r=2,
+        epochs=1,
+        warmup_steps=1,
+    )
     path = train(cfg, progress=lambda m: None, show_bar=False)
     guard = load_guard(path)
     yield guard

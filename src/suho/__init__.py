@@ -5,5 +5,15 @@ from suho.guard import CheckResult, Guard, Reply, Verdict, load_guard
 from suho.policy import Action, Category, Policy, load_policy
 
 __version__ = "0.1.0"
-__all__ = ["Action", "Category", "CheckResult", "Guard", "Label", "Policy", "Reply", "Verdict", "load_guard",
-           "load_policy"]
+__all__ = [
+    "Action",
+    "Category",
+    "CheckResult",
+    "Guard",
+    "Label",
+    "Policy",
+    "Reply",
+    "Verdict",
+    "load_guard",
+    "load_policy",
+]

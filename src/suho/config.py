@@ -20,7 +20,11 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type) -> None:
         flag = "--" + f.name.replace("_", "-")
         help_ = f"{f.metadata.get('help', '')} (default: {f.default if f.default is not dataclasses.MISSING else None})"
         typ = hints[f.name]
-        base = typing.get_args(typ)[0] if typing.get_origin(typ) in (typing.Union, getattr(__import__('types'), 'UnionType', None)) else typ
+        base = (
+            typing.get_args(typ)[0]
+            if typing.get_origin(typ) in (typing.Union, getattr(__import__("types"), "UnionType", None))
+            else typ
+        )
         if base is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_)
         elif typing.get_origin(base) in (list, tuple):

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
@@ -68,7 +68,9 @@ _FALLBACK = {
 }
 
 
-def decide(p_unsafe: float, p_cat: Sequence[float], policy: Policy) -> tuple[Label, Category | None, Action, dict[str, float]]:
+def decide(
+    p_unsafe: float, p_cat: Sequence[float], policy: Policy
+) -> tuple[Label, Category | None, Action, dict[str, float]]:
     """Apply a policy to model probabilities. Pure function: unit-tested without a model."""
     scores = {c: float(p_unsafe * p) for c, p in zip(CATEGORY_IDS, p_cat)}
     for action_set, action in (({Action.BLOCK}, Action.BLOCK), ({Action.BLOCK, Action.CAUTION}, Action.CAUTION)):
@@ -102,7 +104,7 @@ class Guard:
     def name(self) -> str:
         return self.artifacts.path.name
 
-    def with_policy(self, policy: str | Path | Policy) -> "Guard":
+    def with_policy(self, policy: str | Path | Policy) -> Guard:
         """The same loaded model under another policy (no reload)."""
         return Guard(self.model, self.tokenizer, self.tmap, self.artifacts, load_policy(policy), self.batch_size)
 
@@ -111,7 +113,7 @@ class Guard:
         ids = prompt_ids(self.tokenizer, text)
         if len(ids) > MAX_PROMPT_TOKENS:
             half = MAX_PROMPT_TOKENS // 2
-            ids = ids[:half] + ids[-(MAX_PROMPT_TOKENS - half):]
+            ids = ids[:half] + ids[-(MAX_PROMPT_TOKENS - half) :]
         return ids
 
     @torch.inference_mode()
@@ -153,10 +155,19 @@ class Guard:
         out = []
         for i, text in enumerate(texts):
             label, cat, action, scores = decide(float(p_unsafe[i]), p_cat[i].tolist(), pol)
-            out.append(Verdict(label=label, category=cat, action=action, p_unsafe=round(float(p_unsafe[i]), 6),
-                               category_scores={k: round(v, 6) for k, v in scores.items()},
-                               model_category=Category(CATEGORY_IDS[int(p_cat[i].argmax())]),
-                               language=detect_language(text), policy=pol.name, latency_ms=round(secs[i] * 1000, 2)))
+            out.append(
+                Verdict(
+                    label=label,
+                    category=cat,
+                    action=action,
+                    p_unsafe=round(float(p_unsafe[i]), 6),
+                    category_scores={k: round(v, 6) for k, v in scores.items()},
+                    model_category=Category(CATEGORY_IDS[int(p_cat[i].argmax())]),
+                    language=detect_language(text),
+                    policy=pol.name,
+                    latency_ms=round(secs[i] * 1000, 2),
+                )
+            )
         return out
 
     # -- replies -----------------------------------------------------------------------------------------------
@@ -165,8 +176,15 @@ class Guard:
         return detect_language(text) if lang == "auto" else lang
 
     @torch.inference_mode()
-    def respond(self, text: str, verdict: Verdict | None = None, *, category: str | Category | None = None,
-                language: str | None = None, max_new_tokens: int = 96) -> Reply:
+    def respond(
+        self,
+        text: str,
+        verdict: Verdict | None = None,
+        *,
+        category: str | Category | None = None,
+        language: str | None = None,
+        max_new_tokens: int = 96,
+    ) -> Reply:
         """Safeguard reply, generated after prefilling `<unsafe> <category> <language>` (so any query can be forced)."""
         _check_texts([text])
         if category is None:
@@ -195,8 +213,9 @@ class Guard:
             return Reply(_FALLBACK[lang], cat, lang, truncated=not ended, fallback=True)
         return Reply(reply, cat, lang, truncated=not ended)
 
-    def check(self, texts: str | Sequence[str], *, force_reply: bool = False,
-              policy: str | Policy | None = None) -> list[CheckResult]:
+    def check(
+        self, texts: str | Sequence[str], *, force_reply: bool = False, policy: str | Policy | None = None
+    ) -> list[CheckResult]:
         """Detect, then generate a reply where the policy blocks (or for every text with force_reply)."""
         verdicts = self.detect(texts, policy=policy)
         texts = [texts] if isinstance(texts, str) else list(texts)
@@ -222,8 +241,13 @@ def _check_texts(texts: Sequence[str]) -> None:
             raise ValueError(f"texts[{i}] is empty or whitespace only")
 
 
-def load_guard(model: str | Path | None = None, policy: str | Path | Policy = "ko-KR", *, batch_size: int = 32,
-               threads: int | None = None) -> Guard:
+def load_guard(
+    model: str | Path | None = None,
+    policy: str | Path | Policy = "ko-KR",
+    *,
+    batch_size: int = 32,
+    threads: int | None = None,
+) -> Guard:
     """The trained guard: `model` (a suho model dir), else `$SUHO_MODEL`, else the shipped `models/suho-ko-270m`."""
     if threads:
         torch.set_num_threads(threads)

@@ -17,8 +17,15 @@ def _write_seed(d: Path, rows):
     (d / "x.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 
-SEED = [{"text": f"테스트 질문 번호 {i}번은 무엇인가요 {'가나다라마바사'[i % 7]}", "label": "safe", "category": None,
-         "language": "ko"} for i in range(30)]
+SEED = [
+    {
+        "text": f"테스트 질문 번호 {i}번은 무엇인가요 {'가나다라마바사'[i % 7]}",
+        "label": "safe",
+        "category": None,
+        "language": "ko",
+    }
+    for i in range(30)
+]
 
 
 def test_check_leakage_catches_normalised_copies():

@@ -12,8 +12,10 @@ def _row(**kw):
 
 
 def test_roundtrip(tmp_path):
-    recs = [Record("sns 계정 해킹", Label.UNSAFE, "crime_advice", "ko", "s", "MIT", response="안 돼요.", tags=("x",)),
-            Record("hello", Label.SAFE, None, "en", "s", "MIT", split="dev")]
+    recs = [
+        Record("sns 계정 해킹", Label.UNSAFE, "crime_advice", "ko", "s", "MIT", response="안 돼요.", tags=("x",)),
+        Record("hello", Label.SAFE, None, "en", "s", "MIT", split="dev"),
+    ]
     p = tmp_path / "a.jsonl"
     assert write_jsonl(p, recs) == 2
     assert read_jsonl(p) == recs

@@ -46,7 +46,10 @@ BROKEN = [
     (lambda d: d["categories"]["crime_advice"].update(action="blok"), "categories.crime_advice.action"),
     (lambda d: d["categories"]["crime_advice"].update(threshold=1.5), "categories.crime_advice.threshold"),
     (lambda d: d["categories"]["crime_advice"].update(threshold=True), "categories.crime_advice.threshold"),
-    (lambda d: d["categories"].update(crime_advise={"action": "block", "threshold": 0.5}), "did you mean 'crime_advice'"),
+    (
+        lambda d: d["categories"].update(crime_advise={"action": "block", "threshold": 0.5}),
+        "did you mean 'crime_advice'",
+    ),
     (lambda d: d.update(reply_language="fr"), "reply_language"),
     (lambda d: d.pop("name"), "name: required"),
     (lambda d: d.update(thresholds=1), "thresholds: unknown field"),

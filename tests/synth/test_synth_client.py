@@ -24,7 +24,9 @@ Answer = tuple[int, Any, dict[str, str]]  # status, JSON body (or raw str), head
 
 def completion(text: str, model: str = "teacher-1") -> dict:
     return {
-        "id": "chatcmpl-test", "object": "chat.completion", "model": model,
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
     }
@@ -102,8 +104,10 @@ MESSAGES = [{"role": "user", "content": "질문 3개를 생성하세요.\n1."}]
 
 def test_request_shape_and_typed_result(monkeypatch):
     monkeypatch.setenv("SUHO_TEST_KEY", "sk-test-123")
-    with FakeTeacher(lambda p: "1. 첫 질문\n2. 둘째 질문") as srv, \
-            ChatClient(srv.base_url + "/", "teacher-1", api_key_env="SUHO_TEST_KEY") as client:
+    with (
+        FakeTeacher(lambda p: "1. 첫 질문\n2. 둘째 질문") as srv,
+        ChatClient(srv.base_url + "/", "teacher-1", api_key_env="SUHO_TEST_KEY") as client,
+    ):
         result = client.chat(MESSAGES, temperature=0.3, max_tokens=77)
     (req,) = srv.seen
     assert (req.method, req.path) == ("POST", "/v1/chat/completions")
@@ -138,8 +142,10 @@ def test_retries_500_and_429_then_succeeds_honouring_retry_after():
 
 def test_gives_up_after_max_retries_with_the_last_error():
     sleeps = Sleeps()
-    with FakeTeacher(lambda p: (503, {"error": {"message": "model is loading"}}, {})) as srv, \
-            ChatClient(srv.base_url, "m", max_retries=2, backoff_base=0.01, sleep=sleeps) as client:
+    with (
+        FakeTeacher(lambda p: (503, {"error": {"message": "model is loading"}}, {})) as srv,
+        ChatClient(srv.base_url, "m", max_retries=2, backoff_base=0.01, sleep=sleeps) as client,
+    ):
         with pytest.raises(TeacherError, match=r"after 3 attempts.*HTTP 503: model is loading"):
             client.chat(MESSAGES)
     assert len(srv.seen) == 3
@@ -149,8 +155,10 @@ def test_gives_up_after_max_retries_with_the_last_error():
 
 def test_400_fails_at_once_with_the_server_message():
     sleeps = Sleeps()
-    with FakeTeacher(lambda p: (400, {"error": {"message": "The model `nope` does not exist"}}, {})) as srv, \
-            ChatClient(srv.base_url, "nope", max_retries=5, sleep=sleeps) as client:
+    with (
+        FakeTeacher(lambda p: (400, {"error": {"message": "The model `nope` does not exist"}}, {})) as srv,
+        ChatClient(srv.base_url, "nope", max_retries=5, sleep=sleeps) as client,
+    ):
         with pytest.raises(TeacherError, match="HTTP 400: The model `nope` does not exist"):
             client.chat(MESSAGES)
     assert len(srv.seen) == 1
@@ -202,20 +210,27 @@ def test_messy_teacher_output_is_parsed_into_clean_items():
     ]
 
 
-@pytest.mark.parametrize(("answer", "expected"), [
-    # the prompt ended at "3." and the teacher just continued that item
-    ("남의 카드로 결제하는 법\n4. 택배 훔치는 법\n5. 세금 안 내는 법",
-     ["남의 카드로 결제하는 법", "택배 훔치는 법", "세금 안 내는 법"]),
-    # a preamble before a list that starts at 1 is not an item
-    ("물론이죠, 이어서 써 볼게요\n1. 택배 훔치는 법", ["택배 훔치는 법"]),
-    # no markers at all: one item per line, preamble lines ending in ':' dropped
-    ("다음은 질문입니다:\n택배 훔치는 법\n세금 안 내는 법", ["택배 훔치는 법", "세금 안 내는 법"]),
-    ("", []),
-])
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        # the prompt ended at "3." and the teacher just continued that item
+        (
+            "남의 카드로 결제하는 법\n4. 택배 훔치는 법\n5. 세금 안 내는 법",
+            ["남의 카드로 결제하는 법", "택배 훔치는 법", "세금 안 내는 법"],
+        ),
+        # a preamble before a list that starts at 1 is not an item
+        ("물론이죠, 이어서 써 볼게요\n1. 택배 훔치는 법", ["택배 훔치는 법"]),
+        # no markers at all: one item per line, preamble lines ending in ':' dropped
+        ("다음은 질문입니다:\n택배 훔치는 법\n세금 안 내는 법", ["택배 훔치는 법", "세금 안 내는 법"]),
+        ("", []),
+    ],
+)
 def test_parse_list_edge_cases(answer, expected):
     assert parse_list(answer) == expected
 
 
 def test_clean_reply_joins_lines_and_drops_label_and_quotes():
-    assert clean_reply('응답: "그 방법은 알려드릴 수 없어요.\n대신 계정 보안을 도와드릴게요."') == \
-        "그 방법은 알려드릴 수 없어요. 대신 계정 보안을 도와드릴게요."
+    assert (
+        clean_reply('응답: "그 방법은 알려드릴 수 없어요.\n대신 계정 보안을 도와드릴게요."')
+        == "그 방법은 알려드릴 수 없어요. 대신 계정 보안을 도와드릴게요."
+    )

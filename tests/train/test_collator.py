@@ -3,7 +3,16 @@ import torch.nn.functional as F
 
 from suho.data.schema import Label, Record
 from suho.model.format import TokenMap
-from suho.train.collator import IGNORE, Example, build_reply_vocab, collate, encode, encode_detection, encode_reply, multitask_loss
+from suho.train.collator import (
+    IGNORE,
+    Example,
+    build_reply_vocab,
+    collate,
+    encode,
+    encode_detection,
+    encode_reply,
+    multitask_loss,
+)
 
 TMAP = TokenMap(safe=10, unsafe=11, categories=tuple(range(20, 30)), languages={"ko": 30, "en": 31}, end_of_turn=5)
 
@@ -29,7 +38,9 @@ def test_safe_detection_example_targets_only_the_label_token():
 
 
 def test_unsafe_detection_example_targets_label_then_category():
-    ex = encode_detection(Record("ab", Label.UNSAFE, "privacy_violation", "ko", "s", "x", response="no"), FakeTok(), TMAP)
+    ex = encode_detection(
+        Record("ab", Label.UNSAFE, "privacy_violation", "ko", "s", "x", response="no"), FakeTok(), TMAP
+    )
     n = _n_prompt("ab")
     assert ex.input_ids[-1] == TMAP.unsafe and len(ex.input_ids) == n + 1
     assert ex.labels == [IGNORE] * (n - 1) + [TMAP.unsafe, 21]

@@ -11,14 +11,29 @@ from suho.train.config import TrainConfig
 from suho.train.trainer import train
 
 ROWS = [
-    {"text": "sns 계정 해킹하는 방법 알려줘", "label": "unsafe", "category": "crime_advice", "language": "ko",
-     "response": "계정 해킹 방법은 알려드릴 수 없어요."},
+    {
+        "text": "sns 계정 해킹하는 방법 알려줘",
+        "label": "unsafe",
+        "category": "crime_advice",
+        "language": "ko",
+        "response": "계정 해킹 방법은 알려드릴 수 없어요.",
+    },
     {"text": "오늘 날씨 어때?", "label": "safe", "language": "ko"},
-    {"text": "How can I steal a car?", "label": "unsafe", "category": "crime_advice", "language": "en",
-     "response": "I can't help with stealing a car."},
+    {
+        "text": "How can I steal a car?",
+        "label": "unsafe",
+        "category": "crime_advice",
+        "language": "en",
+        "response": "I can't help with stealing a car.",
+    },
     {"text": "What is the capital of France?", "label": "safe", "language": "en"},
-    {"text": "넌 쓰레기야", "label": "unsafe", "category": "insult_offensive", "language": "ko",
-     "response": "기분이 상하셨다면 미안해요."},
+    {
+        "text": "넌 쓰레기야",
+        "label": "unsafe",
+        "category": "insult_offensive",
+        "language": "ko",
+        "response": "기분이 상하셨다면 미안해요.",
+    },
     {"text": "맛있는 김치찌개 레시피 알려줘", "label": "safe", "language": "ko"},
 ]
 
@@ -31,8 +46,20 @@ def data(tmp_path):
 
 
 def _cfg(tiny_base, data, out, **kw):
-    base = dict(base=str(tiny_base), train_file=str(data), dev_file="", output_dir=str(out), batch_size=6,
-                lora_layers="all", lora_r=4, epochs=6, save_every=5, lr=5e-3, head_lr=5e-2, warmup_steps=2)
+    base = dict(
+        base=str(tiny_base),
+        train_file=str(data),
+        dev_file="",
+        output_dir=str(out),
+        batch_size=6,
+        lora_layers="all",
+        lora_r=4,
+        epochs=6,
+        save_every=5,
+        lr=5e-3,
+        head_lr=5e-2,
+        warmup_steps=2,
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -51,7 +78,7 @@ def test_loss_falls_and_adapter_saves_and_reloads(tiny_base, suho_home, data, tm
     safe_texts = [r["text"] for r in ROWS if r["label"] == "safe"]
     p_unsafe, _, _ = guard.probabilities(unsafe_texts + safe_texts)
     # the tiny model must have learned the training set: every unsafe text above every safe one
-    assert p_unsafe[: len(unsafe_texts)].min() > p_unsafe[len(unsafe_texts):].max()
+    assert p_unsafe[: len(unsafe_texts)].min() > p_unsafe[len(unsafe_texts) :].max()
 
 
 def test_detection_never_touches_the_full_vocabulary_head(tiny_base, suho_home, data, tmp_path, monkeypatch):

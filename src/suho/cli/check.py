@@ -11,11 +11,14 @@ from suho.policy import taxonomy
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("check", help="check texts with the guard",
-                       epilog='examples:\n  suho check "sns 계정 해킹하는 방법 알려줘"\n'
-                              '  suho check --policy en-US --json "Which stock will double next week?"\n'
-                              "  suho check --file queries.jsonl --out verdicts.jsonl",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "check",
+        help="check texts with the guard",
+        epilog='examples:\n  suho check "sns 계정 해킹하는 방법 알려줘"\n'
+        '  suho check --policy en-US --json "Which stock will double next week?"\n'
+        "  suho check --file queries.jsonl --out verdicts.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("texts", nargs="*", help="texts to check")
     p.add_argument("--file", type=Path, help="JSONL with a 'text' field per line (or plain text, one per line)")
     p.add_argument("--out", type=Path, help="write one JSON result per line here (with --file)")
@@ -81,7 +84,9 @@ def _run(args) -> int:
     if args.file:
         texts = _read_texts(args.file)
     else:
-        texts = args.texts or ([line for line in sys.stdin.read().splitlines() if line.strip()] if not sys.stdin.isatty() else [])
+        texts = args.texts or (
+            [line for line in sys.stdin.read().splitlines() if line.strip()] if not sys.stdin.isatty() else []
+        )
     if not texts:
         raise ValueError("no texts: pass TEXT arguments, --file, or lines on standard input")
     guard = load_guard(args.model, policy=args.policy, batch_size=args.batch_size)

@@ -11,9 +11,12 @@ from suho.paths import REPO_ROOT
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("data", help="build, validate and describe the training data",
-                       epilog="examples:\n  suho data build\n  suho data stats data/train.jsonl data/dev.jsonl",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "data",
+        help="build, validate and describe the training data",
+        epilog="examples:\n  suho data build\n  suho data stats data/train.jsonl data/dev.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ps = p.add_subparsers(dest="data_command", required=True)
     b = ps.add_parser("build", help="seed files + public corpora -> data/train.jsonl, data/dev.jsonl")
     b.add_argument("--seed-dir", type=Path, default=REPO_ROOT / "data" / "seed")
@@ -22,8 +25,9 @@ def add_parser(sub) -> None:
     b.add_argument("--seed", type=int, default=1234)
     b.set_defaults(func=_build)
     s = ps.add_parser("stats", help="counts per category x language x source")
-    s.add_argument("files", nargs="*", type=Path,
-                   default=[REPO_ROOT / "data" / "train.jsonl", REPO_ROOT / "data" / "dev.jsonl"])
+    s.add_argument(
+        "files", nargs="*", type=Path, default=[REPO_ROOT / "data" / "train.jsonl", REPO_ROOT / "data" / "dev.jsonl"]
+    )
     s.set_defaults(func=_stats)
     v = ps.add_parser("validate", help="validate JSONL files against the record schema")
     v.add_argument("files", nargs="+", type=Path)

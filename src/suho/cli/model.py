@@ -8,9 +8,12 @@ from suho.model.base import DEFAULT_BASE, prepare_base, read_manifest
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("model", help="prepare base models",
-                       epilog="examples:\n  suho model prepare\n  suho model prepare --base Qwen/Qwen2.5-0.5B",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "model",
+        help="prepare base models",
+        epilog="examples:\n  suho model prepare\n  suho model prepare --base Qwen/Qwen2.5-0.5B",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ps = p.add_subparsers(dest="model_command", required=True)
     prep = ps.add_parser("prepare", help="assemble/convert a base model into the suho cache ($SUHO_HOME)")
     prep.add_argument("--base", default=DEFAULT_BASE, help=f"HF id, local path or {DEFAULT_BASE} (default)")
@@ -21,6 +24,8 @@ def add_parser(sub) -> None:
 def _prepare(args) -> int:
     path = prepare_base(args.base, force=args.force, progress=lambda m: print(f"[model] {m}", flush=True))
     m = read_manifest(path)
-    print(f"{path}\n  base: {m.base}\n  model_type: {m.model_type}\n  weights sha256: {m.weights_sha256}"
-          + (f"\n  source sha256: {m.source_sha256}" if m.source_sha256 else ""))
+    print(
+        f"{path}\n  base: {m.base}\n  model_type: {m.model_type}\n  weights sha256: {m.weights_sha256}"
+        + (f"\n  source sha256: {m.source_sha256}" if m.source_sha256 else "")
+    )
     return 0

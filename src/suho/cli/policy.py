@@ -11,9 +11,12 @@ from suho.policy import PolicyError, available_policies, load_policy, taxonomy
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("policy", help="show, list or validate policy packs",
-                       epilog="examples:\n  suho policy show ko-KR\n  suho policy validate my-pack.yaml",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "policy",
+        help="show, list or validate policy packs",
+        epilog="examples:\n  suho policy show ko-KR\n  suho policy validate my-pack.yaml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ps = p.add_subparsers(dest="policy_command", required=True)
     show = ps.add_parser("show", help="print a pack (a shipped name or a YAML file)")
     show.add_argument("name", nargs="?", default="ko-KR")
@@ -37,7 +40,10 @@ def _show(args) -> int:
     print(f"{'group':8} {'category':28} {_pad('name', 26)} {'action':8} threshold")
     for cat, info in taxonomy().items():
         rule = pol.rule(cat.value)
-        print(f"{info.group.value:8} {cat.value:28} {_pad(info.name(lang), 26)} {rule.action.value:8} {rule.threshold:.2f}")
+        print(
+            f"{info.group.value:8} {cat.value:28} {_pad(info.name(lang), 26)} "
+            f"{rule.action.value:8} {rule.threshold:.2f}"
+        )
     return 0
 
 

@@ -23,11 +23,16 @@ Re-running the same command resumes: rows already in --out count towards --per-c
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("synth", help="generate synthetic training data with a teacher LLM (OpenAI-compatible API)",
-                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "synth",
+        help="generate synthetic training data with a teacher LLM (OpenAI-compatible API)",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--config", help="YAML file with SynthConfig fields (CLI flags override it)")
-    p.add_argument("--dry-run", action="store_true", help="print the first prompt of each category and kind, "
-                   "call nothing")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the first prompt of each category and kind, call nothing"
+    )
     add_dataclass_args(p, SynthConfig)
     p.set_defaults(func=_run)
 
@@ -47,8 +52,11 @@ def _run(args) -> int:
 
 def render(report: SynthReport, cfg: SynthConfig) -> str:
     """A Markdown summary: rows per category and kind against the target, rejections, what ran dry."""
-    lines = [f"## {report.out} ({cfg.language}, target {cfg.per_category} per category and kind)\n",
-             "| category | kind | before | new | total |", "|---|---|---:|---:|---:|"]
+    lines = [
+        f"## {report.out} ({cfg.language}, target {cfg.per_category} per category and kind)\n",
+        "| category | kind | before | new | total |",
+        "|---|---|---:|---:|---:|",
+    ]
     for key in sorted(set(report.existing) | set(report.written)):
         before, new = report.existing[key], report.written[key]
         lines.append(f"| {key[0]} | {key[1]} | {before} | {new} | {before + new} |")
@@ -57,6 +65,7 @@ def render(report: SynthReport, cfg: SynthConfig) -> str:
         lines.append("rejected: " + ", ".join(f"{r} {n}" for r, n in report.rejected.most_common()))
     if report.exhausted:
         lines.append("stopped short (no new rows in a row): " + ", ".join(f"{c}/{k}" for c, k in report.exhausted))
-    lines.append(f"requests: {report.requests}; tokens: {report.prompt_tokens} prompt + "
-                 f"{report.completion_tokens} completion")
+    lines.append(
+        f"requests: {report.requests}; tokens: {report.prompt_tokens} prompt + {report.completion_tokens} completion"
+    )
     return "\n".join(lines)

@@ -9,10 +9,13 @@ from suho.train.config import TrainConfig
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("train", help="fine-tune a guard model (LoRA, multi-task)",
-                       epilog="example:\n  suho train --output-dir runs/ko --epochs 1\n"
-                              "  suho train --config my.yaml --base Qwen/Qwen2.5-0.5B --lora-layers all",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "train",
+        help="fine-tune a guard model (LoRA, multi-task)",
+        epilog="example:\n  suho train --output-dir runs/ko --epochs 1\n"
+        "  suho train --config my.yaml --base Qwen/Qwen2.5-0.5B --lora-layers all",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--config", help="YAML file with TrainConfig fields (CLI flags override it)")
     add_dataclass_args(p, TrainConfig)
     p.set_defaults(func=_run)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 from suho.data.normalize import near_duplicates, near_matches, norm_key
 from suho.data.schema import Label, Record, read_jsonl, write_jsonl
@@ -134,9 +134,16 @@ def split(records: list[Record], rng: random.Random, dev_fraction: float) -> tup
     return train, dev
 
 
-def build(seed_dir: Path = REPO_ROOT / "data" / "seed", out_dir: Path = REPO_ROOT / "data", *, seed: int = 1234,
-          dev_fraction: float = 0.1, shared: Path | None = None, near_dup_threshold: float = 0.8,
-          progress: Callable[[str], None] = print) -> BuildReport:
+def build(
+    seed_dir: Path = REPO_ROOT / "data" / "seed",
+    out_dir: Path = REPO_ROOT / "data",
+    *,
+    seed: int = 1234,
+    dev_fraction: float = 0.1,
+    shared: Path | None = None,
+    near_dup_threshold: float = 0.8,
+    progress: Callable[[str], None] = print,
+) -> BuildReport:
     root = shared or shared_data_dir()
     rng = random.Random(seed)
     report = BuildReport()
@@ -171,8 +178,9 @@ def build(seed_dir: Path = REPO_ROOT / "data" / "seed", out_dir: Path = REPO_ROO
             continue
         seen[k] = r
         pool.append(r)
-    dups = near_duplicates([r.text for r in pool], threshold=near_dup_threshold,
-                           groups=[f"{r.label.value}:{r.category}" for r in pool])
+    dups = near_duplicates(
+        [r.text for r in pool], threshold=near_dup_threshold, groups=[f"{r.label.value}:{r.category}" for r in pool]
+    )
     drop = {i for i, _, _ in dups}
     for i, j, jac in dups[:20]:
         report.near_duplicate_examples.append(f"{pool[i].text!r} ~ {pool[j].text!r} ({jac})")
@@ -190,8 +198,9 @@ def build(seed_dir: Path = REPO_ROOT / "data" / "seed", out_dir: Path = REPO_ROO
 def stats(records: list[Record]) -> dict[str, Counter]:
     """Counts for the dataset card: category x language, and source x label."""
     return {
-        "category_language": Counter((r.category or ("safe (look-alike)" if "lookalike" in r.tags else "safe"),
-                                      r.language) for r in records),
+        "category_language": Counter(
+            (r.category or ("safe (look-alike)" if "lookalike" in r.tags else "safe"), r.language) for r in records
+        ),
         "source_label": Counter((r.source, r.label.value) for r in records),
         "with_reply": Counter(r.language for r in records if r.label == Label.UNSAFE and r.response),
     }

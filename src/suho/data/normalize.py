@@ -20,8 +20,9 @@ def char_ngrams(text: str, n: int = 3) -> set[str]:
     return {key[i : i + n] for i in range(len(key) - n + 1)}
 
 
-def near_duplicates(texts: list[str], threshold: float = 0.7, max_posting: int = 400,
-                    groups: list[str] | None = None) -> list[tuple[int, int, float]]:
+def near_duplicates(
+    texts: list[str], threshold: float = 0.7, max_posting: int = 400, groups: list[str] | None = None
+) -> list[tuple[int, int, float]]:
     """(later, earlier, jaccard) pairs whose char-3-gram Jaccard exceeds `threshold`.
 
     With `groups`, only texts of the same group are compared (a safe look-alike that shares most words with an unsafe
@@ -57,8 +58,9 @@ def near_duplicates(texts: list[str], threshold: float = 0.7, max_posting: int =
     return out
 
 
-def near_matches(queries: list[str], corpus: list[str], threshold: float = 0.6,
-                 max_posting: int = 400) -> list[tuple[int, int, float]]:
+def near_matches(
+    queries: list[str], corpus: list[str], threshold: float = 0.6, max_posting: int = 400
+) -> list[tuple[int, int, float]]:
     """(query index, corpus index, jaccard) for each query whose best corpus match exceeds `threshold`.
 
     Used to keep paraphrase-level copies of evaluation items out of our own seed data.

@@ -6,10 +6,11 @@ Reading validates every row and reports every bad one (line number and field); n
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from suho.policy.taxonomy import CATEGORY_IDS
 
@@ -139,6 +140,11 @@ def read_jsonl(path: Path | str, *, defaults: dict[str, Any] | None = None) -> l
     return records
 
 
+def jsonl_line(record: Record) -> str:
+    """The one JSONL line format for a record (UTF-8 text, no ASCII escapes, trailing newline)."""
+    return json.dumps(record.to_dict(), ensure_ascii=False) + "\n"
+
+
 def write_jsonl(path: Path | str, records: Iterable[Record]) -> int:
     """Write records (one JSON object per line, UTF-8, stable key order); returns the count. Atomic."""
     path = Path(path)
@@ -147,7 +153,7 @@ def write_jsonl(path: Path | str, records: Iterable[Record]) -> int:
     n = 0
     with tmp.open("w", encoding="utf-8", newline="\n") as fh:
         for rec in records:
-            fh.write(json.dumps(rec.to_dict(), ensure_ascii=False) + "\n")
+            fh.write(jsonl_line(rec))
             n += 1
     tmp.replace(path)
     return n

@@ -10,9 +10,9 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from suho.data.schema import Label, Record
 from suho.paths import shared_data_dir
@@ -37,11 +37,28 @@ def register(name: str, license: str, mapping: str):
     return deco
 
 
-def _rec(text: str, label: str, category: str | None, language: str, source: str, notes: str | None = None,
-         response: str | None = None, tags: tuple[str, ...] = ()) -> Record:
+def _rec(
+    text: str,
+    label: str,
+    category: str | None,
+    language: str,
+    source: str,
+    notes: str | None = None,
+    response: str | None = None,
+    tags: tuple[str, ...] = (),
+) -> Record:
     lic = SOURCES[source].license if source in SOURCES else _PENDING[source]
-    return Record(text=text.strip(), label=Label(label), category=category, language=language, source=source,
-                  license=lic, response=response, notes=notes, tags=tags)
+    return Record(
+        text=text.strip(),
+        label=Label(label),
+        category=category,
+        language=language,
+        source=source,
+        license=lic,
+        response=response,
+        notes=notes,
+        tags=tags,
+    )
 
 
 _PENDING: dict[str, str] = {}  # licenses of sources being registered (reader runs after register)
@@ -60,16 +77,23 @@ def _licensed(name: str, license: str):
 _SQUARE_MAP = {"contentious": "sensitive_biased", "ethical": "sensitive_biased", "predictive": "uncertain_prediction"}
 
 
-@register("square-valid", "MIT", "SQuARe valid: contentious/ethical -> sensitive_biased, predictive -> "
-          "uncertain_prediction, not sensitive -> safe; 'etc' (no clear counterpart) skipped")
+@register(
+    "square-valid",
+    "MIT",
+    "SQuARe valid: contentious/ethical -> sensitive_biased, predictive -> "
+    "uncertain_prediction, not sensitive -> safe; 'etc' (no clear counterpart) skipped",
+)
 def _square_valid(root: Path) -> list[Record]:
     out = []
     for row in json.loads((root / "square" / "question_valid.json").read_text(encoding="utf-8")):
         if row["sensitive?"] == 0:
             out.append(_rec(row["question"], "safe", None, "ko", "square-valid", notes="not sensitive"))
         elif row["category"] in _SQUARE_MAP:
-            out.append(_rec(row["question"], "unsafe", _SQUARE_MAP[row["category"]], "ko", "square-valid",
-                            notes=row["category"]))
+            out.append(
+                _rec(
+                    row["question"], "unsafe", _SQUARE_MAP[row["category"]], "ko", "square-valid", notes=row["category"]
+                )
+            )
     return out
 
 
@@ -83,8 +107,17 @@ def _square_ood(root: Path) -> list[Record]:
     for row in json.loads((root / "square" / "question_test_ood.json").read_text(encoding="utf-8")):
         cat = _SQUARE_MAP.get(row["category"])
         if row["sensitive?"] == 1 and cat:
-            out.append(_rec(row["question"], "unsafe", cat, "ko", "square-ood", notes=row["category"],
-                            response=replies.get(row["question"])))
+            out.append(
+                _rec(
+                    row["question"],
+                    "unsafe",
+                    cat,
+                    "ko",
+                    "square-ood",
+                    notes=row["category"],
+                    response=replies.get(row["question"]),
+                )
+            )
     return out
 
 
@@ -95,17 +128,31 @@ def _kosbi(root: Path) -> list[Record]:
     for row in json.loads((root / "kosbi" / "kosbi_valid.json").read_text(encoding="utf-8")):
         label = row["sentence_label"]
         if label in ("safe", "unsafe"):
-            out.append(_rec(row["sentence"], label, "discrimination_hate" if label == "unsafe" else None, "ko",
-                            "kosbi-valid", notes=row["demographic_category"]))
+            out.append(
+                _rec(
+                    row["sentence"],
+                    label,
+                    "discrimination_hate" if label == "unsafe" else None,
+                    "ko",
+                    "kosbi-valid",
+                    notes=row["demographic_category"],
+                )
+            )
     return out
 
 
-@register("beep", "CC-BY-SA-4.0", "BEEP! train+dev: hate -> discrimination_hate, offensive -> insult_offensive, "
-          "none -> safe (noisy labels)")
+@register(
+    "beep",
+    "CC-BY-SA-4.0",
+    "BEEP! train+dev: hate -> discrimination_hate, offensive -> insult_offensive, none -> safe (noisy labels)",
+)
 def _beep(root: Path) -> list[Record]:
     out = []
-    mapping = {"hate": ("unsafe", "discrimination_hate"), "offensive": ("unsafe", "insult_offensive"),
-               "none": ("safe", None)}
+    mapping = {
+        "hate": ("unsafe", "discrimination_hate"),
+        "offensive": ("unsafe", "insult_offensive"),
+        "none": ("safe", None),
+    }
     for name in ("train.tsv", "dev.tsv"):
         with (root / "beep" / name).open(encoding="utf-8") as fh:
             for row in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE):
@@ -114,9 +161,12 @@ def _beep(root: Path) -> list[Record]:
     return out
 
 
-@register("hatescore", "Apache-2.0 (authors: non-profit/academic intent)",
-          "HateScore: Clean -> safe (neutral sentences about groups: look-alikes), 혐오발언 -> discrimination_hate, "
-          "단순 악플 -> insult_offensive")
+@register(
+    "hatescore",
+    "Apache-2.0 (authors: non-profit/academic intent)",
+    "HateScore: Clean -> safe (neutral sentences about groups: look-alikes), 혐오발언 -> discrimination_hate, "
+    "단순 악플 -> insult_offensive",
+)
 def _hatescore(root: Path) -> list[Record]:
     out = []
     with (root / "hatescore" / "HateScore.csv").open(encoding="utf-8") as fh:
@@ -126,11 +176,21 @@ def _hatescore(root: Path) -> list[Record]:
                 # rule-generated 'Clean' rows that quote slurs meta-linguistically are ambiguous: skip them
                 if "혐오" in row["comment"] and row["source"] == "규칙 기반 생성":
                     continue
-                out.append(_rec(row["comment"], "safe", None, "ko", "hatescore", notes=row["source"],
-                                tags=("lookalike",) if row["source"] != "온라인 댓글" else ()))
+                out.append(
+                    _rec(
+                        row["comment"],
+                        "safe",
+                        None,
+                        "ko",
+                        "hatescore",
+                        notes=row["source"],
+                        tags=("lookalike",) if row["source"] != "온라인 댓글" else (),
+                    )
+                )
             elif macro == "혐오발언":
-                out.append(_rec(row["comment"], "unsafe", "discrimination_hate", "ko", "hatescore",
-                                notes=row["microlabel"]))
+                out.append(
+                    _rec(row["comment"], "unsafe", "discrimination_hate", "ko", "hatescore", notes=row["microlabel"])
+                )
             elif macro == "단순 악플":
                 out.append(_rec(row["comment"], "unsafe", "insult_offensive", "ko", "hatescore"))
     return out
@@ -146,8 +206,12 @@ _ADV_RULES = [
 ]
 
 
-@register("advbench", "MIT", "AdvBench harmful_behaviors goals, all unsafe; category by keyword rules "
-          "(self-harm, hate, privacy, piracy, minors), else crime_advice")
+@register(
+    "advbench",
+    "MIT",
+    "AdvBench harmful_behaviors goals, all unsafe; category by keyword rules "
+    "(self-harm, hate, privacy, piracy, minors), else crime_advice",
+)
 def _advbench(root: Path) -> list[Record]:
     out = []
     with (root / "advbench" / "harmful_behaviors.csv").open(encoding="utf-8") as fh:
@@ -162,8 +226,14 @@ def _advbench(root: Path) -> list[Record]:
 _DEATH_WISH = re.compile(r"죽고|살기 ?싫|목숨|자살|죽을래|죽어버")
 
 
-def _benign(name: str, license: str, language: str, filename: str, keep: Callable[[dict], bool] = lambda r: True,
-            mapping: str = "safe, ordinary"):
+def _benign(
+    name: str,
+    license: str,
+    language: str,
+    filename: str,
+    keep: Callable[[dict], bool] = lambda r: True,
+    mapping: str = "safe, ordinary",
+):
     src = f"{name}"
 
     @register(src, license, mapping)
@@ -175,18 +245,41 @@ def _benign(name: str, license: str, language: str, filename: str, keep: Callabl
 
 
 _benign("ko_stylekqc", "CC-BY-SA-4.0", "ko", "ko_stylekqc.jsonl")
-_benign("ko_3i4k", "CC-BY-SA-4.0", "ko", "ko_3i4k_questions_commands.jsonl",
-        keep=lambda r: r.get("label_name") in ("question", "command", "rhetorical question", "rhetorical command"))
-_benign("ko_parakqc", "CC-BY-SA-4.0", "ko", "ko_parakqc.jsonl", keep=lambda r: r.get("set_id", 0) % 10 == 0,
-        mapping="safe; one paraphrase set in ten")
+_benign(
+    "ko_3i4k",
+    "CC-BY-SA-4.0",
+    "ko",
+    "ko_3i4k_questions_commands.jsonl",
+    keep=lambda r: r.get("label_name") in ("question", "command", "rhetorical question", "rhetorical command"),
+)
+_benign(
+    "ko_parakqc",
+    "CC-BY-SA-4.0",
+    "ko",
+    "ko_parakqc.jsonl",
+    keep=lambda r: r.get("set_id", 0) % 10 == 0,
+    mapping="safe; one paraphrase set in ten",
+)
 _benign("ko_mrtydi_miracl", "Apache-2.0", "ko", "ko_mrtydi_miracl_queries.jsonl")
-_benign("ko_songys_chatbot", "MIT", "ko", "ko_songys_chatbot.jsonl", keep=lambda r: not _DEATH_WISH.search(r["text"]),
-        mapping="safe; rows expressing wishes to die dropped")
+_benign(
+    "ko_songys_chatbot",
+    "MIT",
+    "ko",
+    "ko_songys_chatbot.jsonl",
+    keep=lambda r: not _DEATH_WISH.search(r["text"]),
+    mapping="safe; rows expressing wishes to die dropped",
+)
 _benign("en_clinc150", "CC-BY-3.0", "en", "en_clinc150.jsonl")
 _benign("en_natural_questions", "CC-BY-SA-3.0", "en", "en_nq_queries.jsonl")
 _benign("en_snips", "CC0-1.0", "en", "en_snips_queries.jsonl")
-_benign("en_oasst_eval_prompts", "Apache-2.0", "en", "en_oasst_eval_prompts.jsonl",
-        keep=lambda r: r.get("review_flag") != "harmful", mapping="safe; the 2 rows flagged harmful dropped")
+_benign(
+    "en_oasst_eval_prompts",
+    "Apache-2.0",
+    "en",
+    "en_oasst_eval_prompts.jsonl",
+    keep=lambda r: r.get("review_flag") != "harmful",
+    mapping="safe; the 2 rows flagged harmful dropped",
+)
 _benign("en_selfinstruct_seed", "Apache-2.0", "en", "en_selfinstruct_seed_tasks.jsonl")
 
 
@@ -197,8 +290,12 @@ def eval_texts(root: Path | None = None) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     with (root / "xstest" / "xstest_prompts.csv").open(encoding="utf-8") as fh:
         out["xstest"] = [r["prompt"] for r in csv.DictReader(fh)]
-    out["square-test"] = [r["question"] for r in json.loads((root / "square" / "question_test.json").read_text(encoding="utf-8"))]
-    out["kosbi-test"] = [r["sentence"] for r in json.loads((root / "kosbi" / "kosbi_test.json").read_text(encoding="utf-8"))]
+    out["square-test"] = [
+        r["question"] for r in json.loads((root / "square" / "question_test.json").read_text(encoding="utf-8"))
+    ]
+    out["kosbi-test"] = [
+        r["sentence"] for r in json.loads((root / "kosbi" / "kosbi_test.json").read_text(encoding="utf-8"))
+    ]
     return out
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import difflib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from suho.data.schema import read_jsonl
 from suho.paths import REPO_ROOT, shared_data_dir
@@ -74,12 +74,24 @@ def _xstest() -> list[Item]:
 @register("kosbi-test", "KoSBi test: sentence_label unsafe -> unsafe (discrimination_hate), safe -> safe")
 def _kosbi() -> list[Item]:
     rows = json.loads((shared_data_dir() / "kosbi" / "kosbi_test.json").read_text(encoding="utf-8"))
-    return [Item(r["sentence"], r["sentence_label"], "discrimination_hate" if r["sentence_label"] == "unsafe" else None,
-                 "ko", r["demographic_category"]) for r in rows if r["sentence_label"] in ("safe", "unsafe")]
+    return [
+        Item(
+            r["sentence"],
+            r["sentence_label"],
+            "discrimination_hate" if r["sentence_label"] == "unsafe" else None,
+            "ko",
+            r["demographic_category"],
+        )
+        for r in rows
+        if r["sentence_label"] in ("safe", "unsafe")
+    ]
 
 
-@register("square-test", "SQuARe test: contentious/ethical -> sensitive_biased, predictive -> uncertain_prediction "
-          "(unsafe under ko-KR), not sensitive -> safe; 'etc' rows skipped")
+@register(
+    "square-test",
+    "SQuARe test: contentious/ethical -> sensitive_biased, predictive -> uncertain_prediction "
+    "(unsafe under ko-KR), not sensitive -> safe; 'etc' rows skipped",
+)
 def _square() -> list[Item]:
     m = {"contentious": "sensitive_biased", "ethical": "sensitive_biased", "predictive": "uncertain_prediction"}
     rows = json.loads((shared_data_dir() / "square" / "question_test.json").read_text(encoding="utf-8"))

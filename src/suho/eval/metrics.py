@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from sklearn.metrics import average_precision_score, confusion_matrix, f1_score, precision_recall_fscore_support
@@ -14,10 +14,13 @@ CLASSES = ("safe", "unsafe")
 def binary_table(y_true: Sequence[str], y_pred: Sequence[str]) -> dict:
     """The reference layout: P/R/F1 for Safe, Unsafe and their support-weighted average."""
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=list(CLASSES), zero_division=0)
-    wp, wr, wf, _ = precision_recall_fscore_support(y_true, y_pred, labels=list(CLASSES), average="weighted",
-                                                    zero_division=0)
-    out = {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
-           for i, c in enumerate(CLASSES)}
+    wp, wr, wf, _ = precision_recall_fscore_support(
+        y_true, y_pred, labels=list(CLASSES), average="weighted", zero_division=0
+    )
+    out = {
+        c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+        for i, c in enumerate(CLASSES)
+    }
     out["weighted"] = {"precision": float(wp), "recall": float(wr), "f1": float(wf), "support": int(s.sum())}
     return out
 
@@ -41,8 +44,16 @@ def category_table(true_cats: Sequence[str], pred_cats: Sequence[str], flagged: 
     rec: dict[str, list[bool]] = defaultdict(list)
     for c, fl in zip(true_cats, flagged):
         rec[c].append(fl)
-    rows = {c: {"support": int(s[i]), "flag_recall": float(np.mean(rec[c])), "category_precision": float(p[i]),
-                "category_recall": float(r[i]), "category_f1": float(f[i])} for i, c in enumerate(cats)}
+    rows = {
+        c: {
+            "support": int(s[i]),
+            "flag_recall": float(np.mean(rec[c])),
+            "category_precision": float(p[i]),
+            "category_recall": float(r[i]),
+            "category_f1": float(f[i]),
+        }
+        for i, c in enumerate(cats)
+    }
     macro = float(f1_score(true_cats, pred_cats, labels=cats, average="macro", zero_division=0)) if cats else 0.0
     return {"categories": rows, "macro_f1": macro}
 
@@ -52,9 +63,15 @@ def group_table(groups: Sequence[str | None], y_true: Sequence[str], y_pred: Seq
     acc: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for g, t, pr in zip(groups, y_true, y_pred):
         acc[g or "-"].append((t, pr))
-    return {g: {"n": len(v), "label": v[0][0] if len({t for t, _ in v}) == 1 else "mixed",
-                "flagged_rate": float(np.mean([pr == "unsafe" for _, pr in v])),
-                "accuracy": float(np.mean([t == pr for t, pr in v]))} for g, v in sorted(acc.items())}
+    return {
+        g: {
+            "n": len(v),
+            "label": v[0][0] if len({t for t, _ in v}) == 1 else "mixed",
+            "flagged_rate": float(np.mean([pr == "unsafe" for _, pr in v])),
+            "accuracy": float(np.mean([t == pr for t, pr in v])),
+        }
+        for g, v in sorted(acc.items())
+    }
 
 
 def score_summary(y_true: Sequence[str], p_unsafe: Sequence[float]) -> dict:

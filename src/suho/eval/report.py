@@ -12,27 +12,46 @@ def binary_row(name: str, b: dict) -> str:
     return f"| {name} | " + " | ".join(_f(x) for x in cells) + " |"
 
 
-BINARY_HEADER = ("| model | Safe P | Safe R | Safe F1 | Unsafe P | Unsafe R | Unsafe F1 | W. P | W. R | W. F1 |\n"
-                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+BINARY_HEADER = (
+    "| model | Safe P | Safe R | Safe F1 | Unsafe P | Unsafe R | Unsafe F1 | W. P | W. R | W. F1 |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+)
 
 
 def render_markdown(res: dict) -> str:
     lo, hi = res["weighted_f1_ci95"]
-    out = [f"# {res['benchmark']} — {res['model']} (policy {res['policy']})", "",
-           f"{res['n']} items, {res['seconds']} s. Weighted F1 {res['binary']['weighted']['f1']:.3f} "
-           f"(95% bootstrap CI {lo:.3f}–{hi:.3f}); average precision of P(unsafe): "
-           f"{_f(res['scores']['average_precision'])}.", "", BINARY_HEADER, binary_row(res["model"], res["binary"]), "",
-           "Confusion (rows true safe/unsafe, columns predicted safe/unsafe): "
-           f"{res['confusion']}", ""]
+    out = [
+        f"# {res['benchmark']} — {res['model']} (policy {res['policy']})",
+        "",
+        f"{res['n']} items, {res['seconds']} s. Weighted F1 {res['binary']['weighted']['f1']:.3f} "
+        f"(95% bootstrap CI {lo:.3f}–{hi:.3f}); average precision of P(unsafe): "
+        f"{_f(res['scores']['average_precision'])}.",
+        "",
+        BINARY_HEADER,
+        binary_row(res["model"], res["binary"]),
+        "",
+        f"Confusion (rows true safe/unsafe, columns predicted safe/unsafe): {res['confusion']}",
+        "",
+    ]
     if "category" in res:
-        out += [f"## Categories (unsafe items; category macro-F1 {res['category']['macro_f1']:.3f})", "",
-                "| category | n | flagged | cat. P | cat. R | cat. F1 |", "|---|---:|---:|---:|---:|---:|"]
+        out += [
+            f"## Categories (unsafe items; category macro-F1 {res['category']['macro_f1']:.3f})",
+            "",
+            "| category | n | flagged | cat. P | cat. R | cat. F1 |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         for c, r in res["category"]["categories"].items():
-            out.append(f"| {c} | {r['support']} | {r['flag_recall']:.3f} | {r['category_precision']:.3f} | "
-                       f"{r['category_recall']:.3f} | {r['category_f1']:.3f} |")
+            out.append(
+                f"| {c} | {r['support']} | {r['flag_recall']:.3f} | {r['category_precision']:.3f} | "
+                f"{r['category_recall']:.3f} | {r['category_f1']:.3f} |"
+            )
         out.append("")
-    out += ["## By group (prompt type / source; flagged rate on safe groups = over-refusal)", "",
-            "| group | label | n | flagged | accuracy |", "|---|---|---:|---:|---:|"]
+    out += [
+        "## By group (prompt type / source; flagged rate on safe groups = over-refusal)",
+        "",
+        "| group | label | n | flagged | accuracy |",
+        "|---|---|---:|---:|---:|",
+    ]
     for g, r in res["groups"].items():
         out.append(f"| {g} | {r['label']} | {r['n']} | {r['flagged_rate']:.3f} | {r['accuracy']:.3f} |")
     return "\n".join(out) + "\n"

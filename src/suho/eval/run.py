@@ -40,17 +40,31 @@ def evaluate(guard, items: list[Item], name: str, out_dir: Path | None = None, *
     cat_idx = [i for i, it in enumerate(items) if it.label == "unsafe" and it.category]
     if cat_idx:
         res["category"] = metrics.category_table(
-            [items[i].category for i in cat_idx], [verdicts[i].model_category.value for i in cat_idx],
-            [verdicts[i].flagged for i in cat_idx])
+            [items[i].category for i in cat_idx],
+            [verdicts[i].model_category.value for i in cat_idx],
+            [verdicts[i].flagged for i in cat_idx],
+        )
     if out_dir:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         with (out_dir / "predictions.jsonl").open("w", encoding="utf-8") as fh:
             for it, v in zip(items, verdicts):
-                fh.write(json.dumps({"text": it.text, "label": it.label, "category": it.category, "group": it.group,
-                                     "pred": v.label.value, "pred_category": v.category.value if v.category else None,
-                                     "model_category": v.model_category.value, "p_unsafe": v.p_unsafe},
-                                    ensure_ascii=False) + "\n")
+                fh.write(
+                    json.dumps(
+                        {
+                            "text": it.text,
+                            "label": it.label,
+                            "category": it.category,
+                            "group": it.group,
+                            "pred": v.label.value,
+                            "pred_category": v.category.value if v.category else None,
+                            "model_category": v.model_category.value,
+                            "p_unsafe": v.p_unsafe,
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
         (out_dir / "metrics.json").write_text(json.dumps(res, indent=2, ensure_ascii=False), encoding="utf-8")
         (out_dir / "summary.md").write_text(render_markdown(res), encoding="utf-8")
         _pr_curve(y_true, [v.p_unsafe for v in verdicts], y_pred, out_dir / "pr_curve.png", name)
@@ -71,8 +85,13 @@ def _pr_curve(y_true, p_unsafe, y_pred, path: Path, name: str) -> None:
     yp = [p == "unsafe" for p in y_pred]
     fig, ax = plt.subplots(figsize=(5, 4))
     ax.plot(rec, prec, label="P(unsafe)")
-    ax.scatter([recall_score(yt, yp, zero_division=0)], [precision_score(yt, yp, zero_division=0)], color="red",
-               zorder=3, label="operating point (policy)")
+    ax.scatter(
+        [recall_score(yt, yp, zero_division=0)],
+        [precision_score(yt, yp, zero_division=0)],
+        color="red",
+        zorder=3,
+        label="operating point (policy)",
+    )
     ax.set_xlabel("recall (unsafe)")
     ax.set_ylabel("precision (unsafe)")
     ax.set_title(f"{name}: precision-recall")

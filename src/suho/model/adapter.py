@@ -91,14 +91,18 @@ class GuardArtifacts:
     reply_vocab: torch.Tensor
 
 
-def save_guard_artifacts(out: Path, peft_model, input_rows: torch.Tensor, label_rows: torch.Tensor,
-                         reply_vocab: torch.Tensor, meta: dict) -> None:
+def save_guard_artifacts(
+    out: Path, peft_model, input_rows: torch.Tensor, label_rows: torch.Tensor, reply_vocab: torch.Tensor, meta: dict
+) -> None:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     peft_model.save_pretrained(out)  # LoRA weights + adapter_config.json only
     save_file(
-        {"input_rows": input_rows.contiguous().float(), "label_rows": label_rows.detach().contiguous().float(),
-         "reply_vocab": reply_vocab.to(torch.int64).contiguous()},
+        {
+            "input_rows": input_rows.contiguous().float(),
+            "label_rows": label_rows.detach().contiguous().float(),
+            "reply_vocab": reply_vocab.to(torch.int64).contiguous(),
+        },
         str(out / LABEL_FILE),
     )
     (out / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -16,9 +16,9 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 from suho.paths import suho_home
 
@@ -154,7 +154,9 @@ def prepare_base(
         tok.save_pretrained(tmp)
         weights = tmp / "model.safetensors"
         if not weights.is_file():
-            raise BaseModelError("save_pretrained did not write a single model.safetensors (sharded models unsupported)")
+            raise BaseModelError(
+                "save_pretrained did not write a single model.safetensors (sharded models unsupported)"
+            )
         manifest = BaseManifest(
             base=base,
             source_sha256=source_digest,

@@ -91,7 +91,9 @@ def reply_ids(tokenizer, reply: str) -> list[int]:
     return tokenizer(reply, add_special_tokens=False)["input_ids"]
 
 
-def target_ids(tmap: TokenMap, tokenizer, label: str, category: str | None, language: str, reply: str | None) -> list[int]:
+def target_ids(
+    tmap: TokenMap, tokenizer, label: str, category: str | None, language: str, reply: str | None
+) -> list[int]:
     """What the model learns to emit after the prompt."""
     if label == SAFE:
         return [tmap.safe]

@@ -63,7 +63,7 @@ class Policy:
             "categories": {c: {"action": r.action.value, "threshold": r.threshold} for c, r in self.rules.items()},
         }
 
-    def with_rule(self, category: str, action: str | Action | None = None, threshold: float | None = None) -> "Policy":
+    def with_rule(self, category: str, action: str | Action | None = None, threshold: float | None = None) -> Policy:
         """A copy with one category changed (run-time policy edits); validates like a loaded pack."""
         data = self.to_dict()
         if action is not None:
@@ -126,7 +126,10 @@ def policy_from_dict(data: Any, source: str = "<dict>") -> Policy:
                 errors.append(f"{where}.{key}: unknown field{_suggest(key, ('action', 'threshold'))}")
         action = rule.get("action")
         if action not in {a.value for a in Action}:
-            errors.append(f"{where}.action: must be block, caution or allow, got {action!r}{_suggest(action, [a.value for a in Action])}")
+            errors.append(
+                f"{where}.action: must be block, caution or allow, got {action!r}"
+                f"{_suggest(action, [a.value for a in Action])}"
+            )
         threshold = rule.get("threshold")
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 < threshold < 1.0:
             errors.append(f"{where}.threshold: must be a number strictly between 0 and 1, got {threshold!r}")
@@ -156,7 +159,13 @@ def load_policy(name_or_path: str | Path | Policy = "ko-KR") -> Policy:
     else:
         path = Path(ref).expanduser()
         if not path.is_file():
-            raise PolicyError(ref, [f"<name>: no shipped pack or file named {ref!r}{_suggest(ref, available_policies())}; shipped: {', '.join(available_policies())}"])
+            raise PolicyError(
+                ref,
+                [
+                    f"<name>: no shipped pack or file named {ref!r}{_suggest(ref, available_policies())}; "
+                    f"shipped: {', '.join(available_policies())}"
+                ],
+            )
         text, source = path.read_text(encoding="utf-8"), str(path)
     try:
         data = yaml.safe_load(text)

@@ -84,9 +84,19 @@ def _retry_after(resp: httpx.Response) -> float | None:
 class ChatClient:
     """POST `{base_url}/chat/completions`; one instance per teacher, reusing its HTTP connection pool."""
 
-    def __init__(self, base_url: str, model: str, *, api_key_env: str = "OPENAI_API_KEY", timeout: float = 120.0,
-                 max_retries: int = 5, backoff_base: float = 1.0, backoff_max: float = 60.0,
-                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key_env: str = "OPENAI_API_KEY",
+        timeout: float = 120.0,
+        max_retries: int = 5,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
         if not base_url:
             raise ValueError("base_url is required (e.g. http://localhost:8000/v1)")
         if not model:
@@ -150,8 +160,9 @@ class ChatClient:
             choice = data["choices"][0]
             text = choice["message"].get("content") or ""
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-            raise TeacherError(f"teacher {self.url} sent a response that is not a chat completion: "
-                               f"{resp.text[:300]!r}") from exc
+            raise TeacherError(
+                f"teacher {self.url} sent a response that is not a chat completion: {resp.text[:300]!r}"
+            ) from exc
         usage = data.get("usage") or {}
         return ChatResult(
             text=text,

@@ -20,8 +20,9 @@ _LABEL = re.compile(r"^(?:질문|응답|답변|Q|Question|Reply|Response)\s*[:�
 _ANSWER_LINE = re.compile(r"^(?:A|Answer|답변|답)\s*[:：]", re.IGNORECASE)
 _PREAMBLE = re.compile(r"^(?:here are|here's|sure|certainly|okay|ok,|다음은|아래는|물론)", re.IGNORECASE)
 _QUOTES = "\"'“”‘’「」『』`"
-_NOTE = re.compile(r"\s*[(\[](?:[^)\]]*(?:범주|카테고리|유해|무해|category|harmful|harmless|unsafe|safe))[^)\]]*[)\]]$",
-                   re.IGNORECASE)
+_NOTE = re.compile(
+    r"\s*[(\[](?:[^)\]]*(?:범주|카테고리|유해|무해|category|harmful|harmless|unsafe|safe))[^)\]]*[)\]]$", re.IGNORECASE
+)
 _MERGED_ITEMS = re.compile(r"(?:^|\s)\d{1,2}[.)]\s+\S.*\s\d{1,2}[.)]\s")
 _REFUSAL = re.compile(
     r"I can(?:'|’)?t (?:help|assist|provide|create|generate|write|comply|do that|fulfil)|I cannot (?:help|assist|"
@@ -51,7 +52,7 @@ def parse_list(answer: str) -> list[str]:
     lines = [ln.strip() for ln in answer.splitlines() if ln.strip()]
     marks = [_MARKER.match(ln) for ln in lines]
     if any(marks):
-        items = [ln[m.end():] for ln, m in zip(lines, marks, strict=True) if m]
+        items = [ln[m.end() :] for ln, m in zip(lines, marks, strict=True) if m]
         first = next(m for m in marks if m)
         number = _NUMBER.search(first.group(0))
         continues = not marks[0] and number is not None and int(number.group(0)) > 1
@@ -68,8 +69,9 @@ def clean_reply(answer: str) -> str:
     return clean_item(" ".join(ln.strip() for ln in answer.splitlines() if ln.strip()))
 
 
-def reject_reason(text: str, *, kind: str, language: str, min_chars: int = 5, max_chars: int = 300,
-                  crisis_number: str | None = None) -> str | None:
+def reject_reason(
+    text: str, *, kind: str, language: str, min_chars: int = 5, max_chars: int = 300, crisis_number: str | None = None
+) -> str | None:
     """Why `text` cannot be a row of this kind ('language', 'too_short', 'refusal', ...), or None if it can."""
     if len(text) < min_chars:
         return "too_short"

@@ -79,12 +79,18 @@ INTENT: dict[Category, tuple[str, str]] = {
 
 # Rule 3 of the reference prompt ("the target is a real person, not an AI"), except where the AI is the target.
 _TARGET_RULE: dict[Category | None, tuple[str, str]] = {
-    None: ("질문의 대상은 AI 어시스턴트가 아닌 실제 사람입니다.",
-           "The target of the question is a real person, not an AI assistant."),
-    Category.INSULT_OFFENSIVE: ("욕설과 모욕은 AI 어시스턴트를 향할 수도, 실제 사람을 향할 수도 있습니다.",
-                                "The abuse may be aimed at the AI assistant or at a real person."),
-    Category.MALICIOUS_PERSONIFICATION: ("모든 말은 AI 어시스턴트에게 직접 건네는 말입니다.",
-                                         "Every message speaks directly to the AI assistant."),
+    None: (
+        "질문의 대상은 AI 어시스턴트가 아닌 실제 사람입니다.",
+        "The target of the question is a real person, not an AI assistant.",
+    ),
+    Category.INSULT_OFFENSIVE: (
+        "욕설과 모욕은 AI 어시스턴트를 향할 수도, 실제 사람을 향할 수도 있습니다.",
+        "The abuse may be aimed at the AI assistant or at a real person.",
+    ),
+    Category.MALICIOUS_PERSONIFICATION: (
+        "모든 말은 AI 어시스턴트에게 직접 건네는 말입니다.",
+        "Every message speaks directly to the AI assistant.",
+    ),
 }
 
 # What a good safeguard reply does beyond the common rules, where the category needs something specific.
@@ -141,8 +147,9 @@ def seed_rows(seed_dir: str, category: str) -> tuple[Record, ...]:
     return tuple(read_jsonl(path, defaults={"source": SEED_SOURCE, "license": SEED_LICENSE}))
 
 
-def seed_examples(category: str | Category, language: str, *, k: int = 3, seed: int | str = 0,
-                  seed_dir: str | Path | None = None) -> Examples:
+def seed_examples(
+    category: str | Category, language: str, *, k: int = 3, seed: int | str = 0, seed_dir: str | Path | None = None
+) -> Examples:
     """Up to k of each kind, sampled reproducibly from `seed_dir/<category>.jsonl`; taxonomy examples if none.
 
     Passing a different `seed` per batch varies the few-shot examples, which varies what the teacher writes.
@@ -202,8 +209,9 @@ def harmful_prompt(category: str | Category, language: str, n: int, examples: Se
     return [{"role": "user", "content": text}]
 
 
-def lookalike_prompt(category: str | Category, language: str, n: int, harmful: Sequence[str],
-                     lookalikes: Sequence[str] = ()) -> Messages:
+def lookalike_prompt(
+    category: str | Category, language: str, n: int, harmful: Sequence[str], lookalikes: Sequence[str] = ()
+) -> Messages:
     """Ask for n harmless queries that share the category's words (the hard negatives against over-blocking)."""
     info, ko = _info(category), _ko(language)
     shown = "\n".join(f"- {t}" for t in harmful)
@@ -244,8 +252,9 @@ def lookalike_prompt(category: str | Category, language: str, n: int, harmful: S
     return [{"role": "user", "content": text}]
 
 
-def reply_prompt(category: str | Category, language: str, query: str, examples: Sequence[tuple[str, str]] = (),
-                 crisis_line: str = "") -> Messages:
+def reply_prompt(
+    category: str | Category, language: str, query: str, examples: Sequence[tuple[str, str]] = (), crisis_line: str = ""
+) -> Messages:
     """Ask for the guard's safeguard reply to one query: short, polite, no lecture, a safe useful direction."""
     info, ko = _info(category), _ko(language)
     hint = _REPLY_HINT.get(info.id, ("", ""))[0 if ko else 1].format(crisis_line=crisis_line)
@@ -253,24 +262,36 @@ def reply_prompt(category: str | Category, language: str, query: str, examples: 
         raise ValueError("self_harm replies need a crisis line (the policy pack's crisis_line)")
     if ko:
         system = "당신은 한국어 AI 서비스의 안전 응답을 쓰는 작가입니다. 응답 본문만 출력합니다."
-        rules = ["한국어로 1~3문장, 정중하고 따뜻하게 씁니다.", "훈계하거나 사용자를 비난하지 않습니다.",
-                 "무엇을 도와드릴 수 없는지 짧게 밝히고, 안전하면서 실제로 유용한 방향을 제안합니다."]
+        rules = [
+            "한국어로 1~3문장, 정중하고 따뜻하게 씁니다.",
+            "훈계하거나 사용자를 비난하지 않습니다.",
+            "무엇을 도와드릴 수 없는지 짧게 밝히고, 안전하면서 실제로 유용한 방향을 제안합니다.",
+        ]
         rules += [hint] if hint else []
         rules.append("응답 본문만 쓰고 따옴표, 머리말, 설명은 붙이지 마세요.")
         shots = "".join(f"질문: {q}\n응답: {a}\n\n" for q, a in examples)
-        text = (f"아래 사용자 질문은 '{info.name_ko}' 범주에 해당해 AI 서비스가 그대로 답할 수 없습니다. "
-                "이 질문에 대한 안전 응답을 작성하세요.\n\n[규칙]\n"
-                + "\n".join(f"{i}. {r}" for i, r in enumerate(rules, 1))
-                + ("\n\n[예시]\n" + shots if shots else "\n\n") + f"질문: {query}\n응답:")
+        text = (
+            f"아래 사용자 질문은 '{info.name_ko}' 범주에 해당해 AI 서비스가 그대로 답할 수 없습니다. "
+            "이 질문에 대한 안전 응답을 작성하세요.\n\n[규칙]\n"
+            + "\n".join(f"{i}. {r}" for i, r in enumerate(rules, 1))
+            + ("\n\n[예시]\n" + shots if shots else "\n\n")
+            + f"질문: {query}\n응답:"
+        )
     else:
         system = "You write the safety replies of an AI service. Output only the reply itself."
-        rules = ["Write 1-3 sentences in English, polite and warm.", "Do not lecture or blame the user.",
-                 "Say briefly what you cannot help with, and suggest a safe direction that is genuinely useful."]
+        rules = [
+            "Write 1-3 sentences in English, polite and warm.",
+            "Do not lecture or blame the user.",
+            "Say briefly what you cannot help with, and suggest a safe direction that is genuinely useful.",
+        ]
         rules += [hint] if hint else []
         rules.append("Write only the reply: no quotes, headings or explanations.")
         shots = "".join(f"Question: {q}\nReply: {a}\n\n" for q, a in examples)
-        text = (f"The user question below falls under '{info.name_en}', so an AI service cannot answer it as asked. "
-                "Write the safety reply to it.\n\n[Rules]\n"
-                + "\n".join(f"{i}. {r}" for i, r in enumerate(rules, 1))
-                + ("\n\n[Examples]\n" + shots if shots else "\n\n") + f"Question: {query}\nReply:")
+        text = (
+            f"The user question below falls under '{info.name_en}', so an AI service cannot answer it as asked. "
+            "Write the safety reply to it.\n\n[Rules]\n"
+            + "\n".join(f"{i}. {r}" for i, r in enumerate(rules, 1))
+            + ("\n\n[Examples]\n" + shots if shots else "\n\n")
+            + f"Question: {query}\nReply:"
+        )
     return [{"role": "system", "content": system}, {"role": "user", "content": text}]

@@ -19,7 +19,7 @@ from typing import IO
 
 from tqdm import tqdm
 
-from suho.data.schema import LANGUAGES, Label, Record, read_jsonl, write_jsonl
+from suho.data.schema import LANGUAGES, Label, Record, jsonl_line, read_jsonl, write_jsonl
 from suho.paths import REPO_ROOT
 from suho.policy.pack import load_policy
 from suho.policy.taxonomy import CATEGORY_IDS, taxonomy
@@ -39,18 +39,26 @@ def _f(default, help_):
 
 @dataclass
 class SynthConfig:
-    base_url: str = _f("http://localhost:8000/v1", "OpenAI-compatible endpoint root; requests go to "
-                       "<base-url>/chat/completions")
+    base_url: str = _f(
+        "http://localhost:8000/v1", "OpenAI-compatible endpoint root; requests go to <base-url>/chat/completions"
+    )
     model: str = _f("", "teacher model name as the endpoint knows it (required unless --dry-run)")
     api_key_env: str = _f("OPENAI_API_KEY", "environment variable holding the API key, sent as a Bearer token if set")
-    policy: str = _f("", "policy pack (name or YAML path) whose crisis line self-harm replies must give "
-                     "(default: ko-KR for ko, en-US for en)")
+    policy: str = _f(
+        "",
+        "policy pack (name or YAML path) whose crisis line self-harm replies must give "
+        "(default: ko-KR for ko, en-US for en)",
+    )
     categories: tuple[str, ...] = _f(CATEGORY_IDS, "taxonomy categories to generate")
-    kinds: tuple[str, ...] = _f(KINDS, "harmful: unsafe queries; lookalike: safe queries using the same words; "
-                                "reply: a safeguard reply stored with each new harmful query")
+    kinds: tuple[str, ...] = _f(
+        KINDS,
+        "harmful: unsafe queries; lookalike: safe queries using the same words; "
+        "reply: a safeguard reply stored with each new harmful query",
+    )
     language: str = _f("ko", "language of everything generated: ko or en")
-    per_category: int = _f(100, "target rows per category for each of harmful and lookalike, counting rows already "
-                           "in the output")
+    per_category: int = _f(
+        100, "target rows per category for each of harmful and lookalike, counting rows already in the output"
+    )
     batch_size: int = _f(10, "items asked for per request")
     temperature: float = _f(1.0, "sampling temperature for query lists (replies use at most 0.7)")
     max_tokens: int = _f(1024, "completion token limit per request")
@@ -58,16 +66,20 @@ class SynthConfig:
     timeout: float = _f(120.0, "seconds per HTTP request")
     out: str = _f("", "output JSONL, appended to and resumed from (default data/synth/<language>.jsonl)")
     seed: int = _f(0, "seed for few-shot sampling (same seed and file state give the same prompts)")
-    seed_dir: str = _f("", "directory of <category>.jsonl seed files for few-shot examples (default: the repo's "
-                       "data/seed; taxonomy examples where a file is missing)")
+    seed_dir: str = _f(
+        "",
+        "directory of <category>.jsonl seed files for few-shot examples (default: the repo's "
+        "data/seed; taxonomy examples where a file is missing)",
+    )
     shots: int = _f(3, "few-shot examples per prompt")
     max_empty_batches: int = _f(3, "give a category up after this many consecutive batches with no new row")
     near_dup_threshold: float = _f(0.7, "char-3-gram Jaccard above which a text is a near-duplicate")
 
     def __post_init__(self) -> None:
         self.categories, self.kinds = tuple(self.categories), tuple(self.kinds)
-        errors = [f"categories: unknown {c!r}{_suggest(c, CATEGORY_IDS)}" for c in self.categories
-                  if c not in CATEGORY_IDS]
+        errors = [
+            f"categories: unknown {c!r}{_suggest(c, CATEGORY_IDS)}" for c in self.categories if c not in CATEGORY_IDS
+        ]
         errors += [f"kinds: unknown {k!r}{_suggest(k, KINDS)}" for k in self.kinds if k not in KINDS]
         if self.language not in LANGUAGES:
             errors.append(f"language: must be one of {', '.join(LANGUAGES)}, got {self.language!r}")
@@ -123,7 +135,7 @@ def existing_counts(records: list[Record], language: str) -> Counter:
             counts[(r.category, "harmful")] += 1
         for tag in r.tags:
             if tag.startswith(LOOKALIKE_OF):
-                counts[(tag[len(LOOKALIKE_OF):], "lookalike")] += 1
+                counts[(tag[len(LOOKALIKE_OF) :], "lookalike")] += 1
     return counts
 
 
@@ -147,8 +159,8 @@ def _repair_tail(path: Path, log: Callable[[str], None]) -> None:
 
 
 def _append(fh: IO[str], record: Record) -> None:
-    """One JSON line in the same format as `write_jsonl`, flushed so a crash cannot lose an accepted row."""
-    fh.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
+    """One JSON line (the shared `jsonl_line` format), flushed so a crash cannot lose an accepted row."""
+    fh.write(jsonl_line(record))
     fh.flush()
 
 
@@ -180,15 +192,17 @@ class _Run:
     def reply(self, category: str, query: str) -> str | None:
         """A validated safeguard reply, or None after REPLY_TRIES (the row is kept; a later run fills it in)."""
         cfg = self.cfg
-        ex = seed_examples(category, cfg.language, k=min(cfg.shots, 2), seed=f"{cfg.seed}:reply:{query}",
-                           seed_dir=cfg.seed_path)
+        ex = seed_examples(
+            category, cfg.language, k=min(cfg.shots, 2), seed=f"{cfg.seed}:reply:{query}", seed_dir=cfg.seed_path
+        )
         shots = [p for p in ex.replies if p[0] != query]
         messages = reply_prompt(category, cfg.language, query, shots, self.crisis_line)
         for _ in range(REPLY_TRIES):
             text = clean_reply(self.ask(messages, min(cfg.temperature, 0.7), min(cfg.max_tokens, 400)))
             crisis = self.crisis_number if category == "self_harm" else None
-            reason = reject_reason(text, kind="reply", language=cfg.language, min_chars=10, max_chars=400,
-                                   crisis_number=crisis)
+            reason = reject_reason(
+                text, kind="reply", language=cfg.language, min_chars=10, max_chars=400, crisis_number=crisis
+            )
             if reason is None:
                 self.report.replies += 1
                 return text
@@ -198,8 +212,9 @@ class _Run:
     def batch(self, category: str, kind: str, done: int, empty: int) -> list[str]:
         """One request for `batch_size` items; returns the new, valid, non-duplicate ones (not yet recorded)."""
         cfg = self.cfg
-        ex = seed_examples(category, cfg.language, k=cfg.shots, seed=f"{cfg.seed}:{kind}:{done}:{empty}",
-                           seed_dir=cfg.seed_path)
+        ex = seed_examples(
+            category, cfg.language, k=cfg.shots, seed=f"{cfg.seed}:{kind}:{done}:{empty}", seed_dir=cfg.seed_path
+        )
         if kind == "harmful":
             messages = harmful_prompt(category, cfg.language, cfg.batch_size, ex.harmful)
         else:
@@ -238,8 +253,15 @@ def _backfill_replies(run: _Run, records: list[Record], path: Path, progress: bo
     """Give a reply to earlier synthetic unsafe rows that lack one; the file is rewritten (atomically) even if
     the teacher fails part-way, so replies already obtained are kept."""
     cfg = run.cfg
-    todo = [i for i, r in enumerate(records) if SYNTH_TAG in r.tags and r.label == Label.UNSAFE and not r.response
-            and r.language == cfg.language and r.category in cfg.categories]
+    todo = [
+        i
+        for i, r in enumerate(records)
+        if SYNTH_TAG in r.tags
+        and r.label == Label.UNSAFE
+        and not r.response
+        and r.language == cfg.language
+        and r.category in cfg.categories
+    ]
     if not todo:
         return
     records = list(records)
@@ -252,8 +274,9 @@ def _backfill_replies(run: _Run, records: list[Record], path: Path, progress: bo
         write_jsonl(path, records)
 
 
-def synthesize(cfg: SynthConfig, client: Teacher | None = None, *, progress: bool = True,
-               log: Callable[[str], None] = print) -> SynthReport:
+def synthesize(
+    cfg: SynthConfig, client: Teacher | None = None, *, progress: bool = True, log: Callable[[str], None] = print
+) -> SynthReport:
     """Generate until every (category, kind) of `cfg` has `per_category` rows in `cfg.out_path` or is exhausted."""
     if not cfg.model:
         raise ValueError("model is required: the teacher model's name as the endpoint knows it")
@@ -262,8 +285,13 @@ def synthesize(cfg: SynthConfig, client: Teacher | None = None, *, progress: boo
     _repair_tail(path, log)
     records = read_jsonl(path) if path.is_file() else []
     report = SynthReport(out=path, existing=existing_counts(records, cfg.language))
-    own = None if client else ChatClient(cfg.base_url, cfg.model, api_key_env=cfg.api_key_env, timeout=cfg.timeout,
-                                         max_retries=cfg.max_retries)
+    own = (
+        None
+        if client
+        else ChatClient(
+            cfg.base_url, cfg.model, api_key_env=cfg.api_key_env, timeout=cfg.timeout, max_retries=cfg.max_retries
+        )
+    )
     teacher: Teacher = client or own  # type: ignore[assignment]
     try:
         run = _Run(cfg, teacher, records, report)
@@ -271,8 +299,10 @@ def synthesize(cfg: SynthConfig, client: Teacher | None = None, *, progress: boo
             _backfill_replies(run, records, path, progress)
         tasks = [(c, k) for c in cfg.categories for k in ("harmful", "lookalike") if k in cfg.kinds]
         missing = {t: max(0, cfg.per_category - report.existing[t]) for t in tasks}
-        with path.open("a", encoding="utf-8", newline="\n") as fh, \
-                tqdm(total=sum(missing.values()), desc="synth", disable=not progress) as bar:
+        with (
+            path.open("a", encoding="utf-8", newline="\n") as fh,
+            tqdm(total=sum(missing.values()), desc="synth", disable=not progress) as bar,
+        ):
             for category, kind in tasks:
                 empty = 0
                 while missing[(category, kind)] > 0 and empty < cfg.max_empty_batches:
@@ -288,8 +318,10 @@ def synthesize(cfg: SynthConfig, client: Teacher | None = None, *, progress: boo
                     empty = 0 if fresh else empty + 1
                 if missing[(category, kind)] > 0:
                     report.exhausted.append((category, kind))
-                    log(f"{category}/{kind}: no new rows in {cfg.max_empty_batches} batches in a row; "
-                        f"stopping {missing[(category, kind)]} short of {cfg.per_category}")
+                    log(
+                        f"{category}/{kind}: no new rows in {cfg.max_empty_batches} batches in a row; "
+                        f"stopping {missing[(category, kind)]} short of {cfg.per_category}"
+                    )
     finally:
         if own is not None:
             own.close()
@@ -304,8 +336,13 @@ def preview(cfg: SynthConfig) -> list[tuple[str, str, Messages]]:
         if "harmful" in cfg.kinds:
             out.append((category, "harmful", harmful_prompt(category, cfg.language, cfg.batch_size, ex.harmful)))
         if "lookalike" in cfg.kinds:
-            out.append((category, "lookalike",
-                        lookalike_prompt(category, cfg.language, cfg.batch_size, ex.harmful, ex.lookalike)))
+            out.append(
+                (
+                    category,
+                    "lookalike",
+                    lookalike_prompt(category, cfg.language, cfg.batch_size, ex.harmful, ex.lookalike),
+                )
+            )
         if "reply" in cfg.kinds:
             query = ex.harmful[0]
             shots = [p for p in ex.replies if p[0] != query][:2]

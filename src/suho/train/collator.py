@@ -29,7 +29,7 @@ def _prompt(record: Record, tokenizer, max_prompt_tokens: int) -> list[int]:
     p = prompt_ids(tokenizer, record.text)
     if len(p) > max_prompt_tokens:
         half = max_prompt_tokens // 2
-        p = p[:half] + p[-(max_prompt_tokens - half):]
+        p = p[:half] + p[-(max_prompt_tokens - half) :]
     return p
 
 
@@ -44,8 +44,9 @@ def encode_detection(record: Record, tokenizer, tmap: TokenMap, max_prompt_token
     return Example(p + [tmap.unsafe], [IGNORE] * (len(p) - 1) + [tmap.unsafe, tmap.category_token(record.category)])
 
 
-def encode_reply(record: Record, tokenizer, tmap: TokenMap, max_prompt_tokens: int = 128,
-                 max_reply_tokens: int = 96) -> Example | None:
+def encode_reply(
+    record: Record, tokenizer, tmap: TokenMap, max_prompt_tokens: int = 128, max_reply_tokens: int = 96
+) -> Example | None:
     """Reply example (unsafe rows with a response): prompt + <unsafe> <category> <lang> reply <end_of_turn>.
 
     Only the reply tokens are targets; label and category are learnt from detection examples, so unsafe rows do not
@@ -64,8 +65,9 @@ def encode_reply(record: Record, tokenizer, tmap: TokenMap, max_prompt_tokens: i
     return Example(ids, labels)
 
 
-def encode(record: Record, tokenizer, tmap: TokenMap, max_prompt_tokens: int = 128,
-           max_reply_tokens: int = 96) -> list[Example]:
+def encode(
+    record: Record, tokenizer, tmap: TokenMap, max_prompt_tokens: int = 128, max_reply_tokens: int = 96
+) -> list[Example]:
     """Both kinds of examples for one record."""
     out = [encode_detection(record, tokenizer, tmap, max_prompt_tokens)]
     reply = encode_reply(record, tokenizer, tmap, max_prompt_tokens, max_reply_tokens)
@@ -94,8 +96,16 @@ class LossParts:
     reply: float
 
 
-def multitask_loss(hidden: torch.Tensor, labels: torch.Tensor, label_rows: torch.Tensor, reply_rows: torch.Tensor,
-                   reply_lookup: torch.Tensor, tmap: TokenMap, detect_weight: float = 1.0, reply_weight: float = 1.0) -> LossParts:
+def multitask_loss(
+    hidden: torch.Tensor,
+    labels: torch.Tensor,
+    label_rows: torch.Tensor,
+    reply_rows: torch.Tensor,
+    reply_lookup: torch.Tensor,
+    tmap: TokenMap,
+    detect_weight: float = 1.0,
+    reply_weight: float = 1.0,
+) -> LossParts:
     """Cross-entropy over restricted heads. `reply_lookup[token_id]` is the row in `reply_rows`, or -1."""
     pos = labels != IGNORE
     h = hidden[pos]

@@ -24,10 +24,14 @@ class TrainConfig:
     weight_decay: float = _f(0.0, "AdamW weight decay")
     lora_r: int = _f(16, "LoRA rank")
     lora_alpha: int = _f(32, "LoRA alpha")
-    lora_layers: str = _f("9-", "which decoder layers get LoRA: 'all', 'A-B', 'A-' (A to last); lower layers stay frozen, "
-                           "so backward stops above them")
-    lora_targets: tuple[str, ...] = _f(("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
-                                       "module names that get LoRA")
+    lora_layers: str = _f(
+        "9-",
+        "which decoder layers get LoRA: 'all', 'A-B', 'A-' (A to last); lower layers stay frozen, "
+        "so backward stops above them",
+    )
+    lora_targets: tuple[str, ...] = _f(
+        ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), "module names that get LoRA"
+    )
     detect_weight: float = _f(1.0, "weight of the detection loss (label + category tokens)")
     reply_weight: float = _f(0.5, "weight of the reply-generation loss")
     max_prompt_tokens: int = _f(128, "longer queries keep head and tail")

@@ -12,8 +12,8 @@ import math
 import random
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -75,8 +75,16 @@ def _save_checkpoint(out: Path, step: int, model, label_rows, opt, sched, meta: 
     tmp = out / (CKPT + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    torch.save({"step": step, "trainable": _trainable_state(model, label_rows), "opt": opt.state_dict(),
-                "sched": sched.state_dict(), "meta": meta}, tmp / "state.pt")
+    torch.save(
+        {
+            "step": step,
+            "trainable": _trainable_state(model, label_rows),
+            "opt": opt.state_dict(),
+            "sched": sched.state_dict(),
+            "meta": meta,
+        },
+        tmp / "state.pt",
+    )
     final = out / CKPT
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
@@ -109,8 +117,14 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
     for p in model.parameters():
         p.requires_grad_(False)
     layers = cfg.layer_indices(len(find_layers(model)))
-    lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=0.0, target_modules=list(cfg.lora_targets),
-                      layers_to_transform=layers, bias="none")
+    lora = LoraConfig(
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=0.0,
+        target_modules=list(cfg.lora_targets),
+        layers_to_transform=layers,
+        bias="none",
+    )
     model = get_peft_model(model, lora)
     model.train()
     label_rows = torch.nn.Parameter(input_rows.clone())
@@ -119,8 +133,10 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
     batches = bucketed_batches(examples, cfg.batch_size, cfg.seed, cfg.epochs)
     total_steps = len(batches) if not cfg.max_steps else min(cfg.max_steps, len(batches))
     lora_params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW([{"params": lora_params, "lr": cfg.lr}, {"params": [label_rows], "lr": cfg.head_lr}],
-                            weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW(
+        [{"params": lora_params, "lr": cfg.lr}, {"params": [label_rows], "lr": cfg.head_lr}],
+        weight_decay=cfg.weight_decay,
+    )
 
     def lr_lambda(step: int) -> float:
         if step < cfg.warmup_steps:
@@ -150,10 +166,12 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
     ema: dict[str, float] = {}
     while step < total_steps:
         batch = collate([examples[i] for i in batches[step]], pad)
-        hidden = body(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                      use_cache=False).last_hidden_state
-        parts = multitask_loss(hidden, batch["labels"], label_rows, reply_rows, reply_lookup, tmap,
-                               cfg.detect_weight, cfg.reply_weight)
+        hidden = body(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False
+        ).last_hidden_state
+        parts = multitask_loss(
+            hidden, batch["labels"], label_rows, reply_rows, reply_lookup, tmap, cfg.detect_weight, cfg.reply_weight
+        )
         parts.total.backward()
         torch.nn.utils.clip_grad_norm_(lora_params + [label_rows], 1.0)
         opt.step()
