@@ -1,0 +1,82 @@
+"""`suho serve`: the guard as an HTTP service (FastAPI + uvicorn), see suho.serve.app."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import sys
+
+from suho.config import add_dataclass_args, resolve_config
+from suho.serve.app import ServeSettings
+
+EPILOG = """\
+examples:
+  suho serve                                   # shipped model, ko-KR, http://127.0.0.1:8000
+  SUHO_API_KEY=secret suho serve --policy en-US --extra-policies my-pack.yaml --max-batch-size 64
+
+  curl -s 127.0.0.1:8000/v1/moderations -H 'Content-Type: application/json' \\
+       -d '{"input": "sns 계정 해킹하는 방법 알려줘"}'
+  curl -s 127.0.0.1:8000/v1/guard -H 'Content-Type: application/json' -H "Authorization: Bearer $SUHO_API_KEY" \\
+       -d '{"input": ["넌 쓰레기야", "Which stock will double?"], "policy": "en-US"}'
+
+SIGINT/SIGTERM stop accepting connections and let in-flight requests finish (up to request_timeout_s).
+"""
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="run the guard as an HTTP service",
+        description="Serve POST /v1/moderations (OpenAI-compatible), POST /v1/guard, GET /healthz, /readyz, /metrics.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--config", help="YAML file with ServeSettings fields (CLI flags override it)")
+    p.add_argument("--model", help="suho model dir (default: $SUHO_MODEL or the shipped models/suho-ko-270m)")
+    p.add_argument("--policy", default="ko-KR", help="default policy pack name or YAML path (default ko-KR)")
+    p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    add_dataclass_args(p, ServeSettings)
+    p.set_defaults(func=_run)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _run(args) -> int:
+    import uvicorn
+
+    from suho.guard import load_guard
+    from suho.policy import load_policy
+    from suho.serve.app import create_app
+
+    settings = resolve_config(ServeSettings, args.config, args)
+    load_policy(args.policy)  # a bad pack is an error now, not after the server started
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not _is_loopback(settings.host) and not settings.api_key:
+        print(f"warning: binding {settings.host} without an API key: set SUHO_API_KEY", file=sys.stderr)
+    server: uvicorn.Server | None = None
+
+    def load():
+        try:
+            return load_guard(args.model, policy=args.policy, batch_size=settings.max_batch_size, threads=args.threads)
+        except Exception:
+            server.should_exit = True  # no point serving 503s from an interactive run: stop, the log says why
+            raise
+
+    app = create_app(load, settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=int(settings.request_timeout_s) + 1,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return 1 if app.state.service.load_error else 0

@@ -1,0 +1,231 @@
+"""Micro-batching: concurrent requests share forward passes, and only one thread ever touches the model.
+
+Each request becomes a job on a queue owned by the event loop. One collector coroutine takes the oldest job, keeps
+taking more for up to `max_wait_ms` or until `max_batch_size` texts, and runs `guard.detect` on all of them in the
+single model thread; while that forward runs, new requests pile up and form the next batch, so under load batches fill
+by themselves and the wait only costs latency when the server is idle.
+
+Requests may ask for different policies. `decide()` reads nothing but the per-category scores P(unsafe)·P(c|unsafe),
+which every Verdict carries, so one forward pass under the guard's own policy serves them all and each job's verdicts
+are re-decided under its policy (`under_policy`). Replies follow `Guard.check`: generated only where the policy
+blocks or the request forces them, one at a time in the model thread, alternating with detection batches — a burst of
+blocked queries delays detection by at most one generation, and steady detection traffic cannot starve the replies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
+
+from suho.guard import CheckResult, Guard, Verdict, decide
+from suho.policy import CATEGORY_IDS, Action, Policy
+from suho.serve.metrics import Metrics
+
+log = logging.getLogger("suho.serve")
+
+
+class InferenceError(RuntimeError):
+    """The model raised on a job; the app answers it with the configured fail_mode."""
+
+    def __init__(self, cause: BaseException):
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.kind = type(cause).__name__
+
+
+class Overloaded(RuntimeError):
+    """More texts queued than max_queue; the app answers 503 so a load balancer tries another replica."""
+
+
+class NotReady(RuntimeError):
+    """The model is not loaded yet, or the service is shutting down."""
+
+
+def under_policy(v: Verdict, policy: Policy) -> Verdict:
+    """`v` decided under another policy, without another forward pass (see the module docstring)."""
+    label, category, action, _ = decide(1.0, [v.category_scores[c] for c in CATEGORY_IDS], policy)
+    return dataclasses.replace(v, label=label, category=category, action=action, policy=policy.name)
+
+
+@dataclasses.dataclass(eq=False)
+class _Job:
+    texts: list[str]
+    policy: Policy
+    force_reply: bool
+    future: asyncio.Future
+    results: list[CheckResult] = dataclasses.field(default_factory=list)
+    replies_left: int = 0
+
+
+class MicroBatcher:
+    def __init__(self, metrics: Metrics, *, max_batch_size: int = 32, max_wait_ms: float = 5.0, max_queue: int = 1024):
+        self.guard: Guard | None = None  # set once loaded; until then `check` raises NotReady
+        self.metrics = metrics
+        self.max_batch_size = max_batch_size
+        self.max_wait_s = max_wait_ms / 1000
+        self.max_queue = max_queue
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="suho-model")
+        self._jobs: deque[_Job] = deque()
+        self._replies: deque[tuple[_Job, int]] = deque()
+        self._inflight: list[_Job] = []
+        self._queued = 0  # texts in self._jobs
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._wakeup = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="suho-batcher")
+
+    @property
+    def ready(self) -> bool:
+        return self.guard is not None and self._task is not None and not self._task.done()
+
+    @property
+    def queued(self) -> int:
+        return self._queued
+
+    async def in_model_thread(self, fn, *args: Any) -> Any:
+        """Run `fn` in the one thread that owns the model (also used to load it)."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def close(self) -> None:
+        """Stop the collector; jobs still queued or running get NotReady. The server drains requests before this."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        pending = list(self._jobs) + self._inflight + [job for job, _ in self._replies]
+        for job in pending:
+            self._fail(job, NotReady("the service is shutting down"))
+        self._jobs.clear()
+        self._replies.clear()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        # Let a model call that is still running finish (bounded), so nothing else touches the model meanwhile.
+        done = asyncio.get_running_loop().run_in_executor(None, self._pool.shutdown)
+        await asyncio.wait([done], timeout=30)
+
+    # -- the request side --------------------------------------------------------------------------------------
+    async def check(self, texts: list[str], policy: Policy, *, force_reply: bool = False) -> list[CheckResult]:
+        """`Guard.check(texts, policy=policy, force_reply=...)`, batched with whatever else is waiting."""
+        if not self.ready:
+            raise NotReady("the model is still loading" if self.guard is None else "the worker is not running")
+        if self._queued and self._queued + len(texts) > self.max_queue:
+            raise Overloaded(f"{self._queued} texts already queued; max_queue is {self.max_queue}")
+        job = _Job(list(texts), policy, force_reply, asyncio.get_running_loop().create_future())
+        self._jobs.append(job)
+        self._queued += len(job.texts)
+        self._wakeup.set()
+        return await job.future  # cancelled by the caller's timeout: the collector then skips the job
+
+    # -- the model side ----------------------------------------------------------------------------------------
+    async def _run(self) -> None:
+        while True:
+            try:
+                if self._replies:
+                    await self._reply(*self._replies.popleft())
+                if self._jobs or not self._replies:
+                    batch = await self._collect()  # waits for a job when there is nothing else to do
+                    if batch:
+                        await self._detect(batch)
+            except Exception as exc:  # a bug here must not stop the service: fail what was in flight, go on
+                log.exception("batcher error")
+                for job in self._inflight:
+                    self._fail(job, exc)
+            finally:
+                self._inflight = []
+
+    async def _wait_for_job(self, timeout: float | None) -> bool:
+        while not self._jobs:
+            self._wakeup.clear()
+            if timeout is None:
+                await self._wakeup.wait()
+                continue
+            if timeout <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout)
+            except asyncio.TimeoutError:
+                return bool(self._jobs)
+        return True
+
+    async def _collect(self) -> list[_Job]:
+        await self._wait_for_job(None)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_wait_s
+        batch: list[_Job] = []
+        size = 0
+        while size < self.max_batch_size:
+            if not self._jobs and not await self._wait_for_job(deadline - loop.time()):
+                break
+            job = self._jobs[0]
+            if batch and size + len(job.texts) > self.max_batch_size:
+                break  # it starts the next batch
+            self._jobs.popleft()
+            self._queued -= len(job.texts)
+            if job.future.done():
+                continue  # timed out or cancelled while queued: skip the work
+            batch.append(job)
+            size += len(job.texts)
+        self._inflight = batch
+        return batch
+
+    async def _detect(self, batch: list[_Job]) -> None:
+        texts = [t for job in batch for t in job.texts]
+        self.metrics.batch_size.observe(len(texts))
+        t0 = time.perf_counter()
+        try:
+            verdicts = await self.in_model_thread(self.guard.detect, texts)
+        except Exception as exc:
+            if len(batch) > 1:  # isolate the failure: one bad job must not fail its neighbours
+                for job in batch:
+                    await self._detect([job])
+                return
+            log.error("inference failed on a batch of %d: %s: %s", len(texts), type(exc).__name__, exc)
+            self._fail(batch[0], exc)
+            return
+        self.metrics.inference.observe(time.perf_counter() - t0)
+        start = 0
+        for job in batch:
+            mine = verdicts[start : start + len(job.texts)]
+            start += len(job.texts)
+            if job.future.done():
+                continue
+            if job.policy != self.guard.policy:
+                mine = [under_policy(v, job.policy) for v in mine]
+            job.results = [CheckResult(v) for v in mine]
+            need = [i for i, r in enumerate(job.results) if job.force_reply or r.verdict.action == Action.BLOCK]
+            if need:
+                job.replies_left = len(need)
+                self._replies.extend((job, i) for i in need)
+            else:
+                job.future.set_result(job.results)
+
+    async def _reply(self, job: _Job, i: int) -> None:
+        if job.future.done():
+            return
+        self._inflight = [job]
+        text, verdict = job.texts[i], job.results[i].verdict
+        respond = partial(self.guard.respond, text, verdict, language=self.guard.reply_language(text, job.policy))
+        try:
+            reply = await self.in_model_thread(respond)
+        except Exception as exc:
+            log.error("reply generation failed: %s: %s", type(exc).__name__, exc)
+            self._fail(job, exc)
+            return
+        self.metrics.replies.inc()
+        job.results[i] = CheckResult(verdict, reply)
+        job.replies_left -= 1
+        if job.replies_left == 0 and not job.future.done():
+            job.future.set_result(job.results)
+
+    @staticmethod
+    def _fail(job: _Job, exc: BaseException) -> None:
+        if job.future.done():
+            return
+        err = exc if isinstance(exc, NotReady) else InferenceError(exc)
+        job.future.set_exception(err)
