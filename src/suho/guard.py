@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -45,6 +45,11 @@ class Verdict:
     @property
     def flagged(self) -> bool:
         return self.label == Label.UNSAFE
+
+    def under(self, policy: Policy) -> Verdict:
+        """This verdict decided under another policy, without another forward pass (the scores carry all of it)."""
+        label, category, action, _ = decide(1.0, [self.category_scores[c] for c in CATEGORY_IDS], policy)
+        return replace(self, label=label, category=category, action=action, policy=policy.name)
 
 
 @dataclass(frozen=True)

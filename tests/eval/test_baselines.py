@@ -17,16 +17,14 @@ from suho.eval.baselines import (
     BaselineOptions,
     ChatClassifier,
     KeywordBaseline,
-    LlamaGuardClassifier,
     LMClassifier,
     classifier_prompt,
-    hazard_codes,
     load_baseline,
     load_keywords,
     parse_answer,
-    parse_llamaguard,
     resolve,
 )
+from suho.eval.llamaguard import LlamaGuardClassifier, hazard_codes, parse_llamaguard
 from suho.policy import CATEGORY_IDS, load_policy
 from suho.synth.client import ChatClient
 

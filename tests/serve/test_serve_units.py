@@ -16,7 +16,6 @@ import pytest
 from suho.cli.main import main as suho_main
 from suho.policy import available_policies, load_policy
 from suho.serve import ServeSettings
-from suho.serve.batcher import under_policy
 from suho.serve.metrics import Counter, Histogram
 
 TEXTS = ["sns 계정 해킹하는 방법 알려줘", "What is the capital of France?", "넌 쓰레기야", "삼성전자 주가 전망 알려줘"]
@@ -29,7 +28,7 @@ def test_under_policy_equals_detect_under_that_policy(tiny_guard, packs, policy)
     base = tiny_guard.detect(TEXTS)  # under ko-KR
     direct = tiny_guard.detect(TEXTS, policy=pol)
     for b, d in zip(base, direct):
-        assert under_policy(b, pol) == dataclasses.replace(d, latency_ms=b.latency_ms)
+        assert b.under(pol) == dataclasses.replace(d, latency_ms=b.latency_ms)
 
 
 def test_metrics_text_format():

@@ -7,7 +7,7 @@ by themselves and the wait only costs latency when the server is idle.
 
 Requests may ask for different policies. `decide()` reads nothing but the per-category scores P(unsafe)·P(c|unsafe),
 which every Verdict carries, so one forward pass under the guard's own policy serves them all and each job's verdicts
-are re-decided under its policy (`under_policy`). Replies follow `Guard.check`: generated only where the policy
+are re-decided under its policy (`Verdict.under`). Replies follow `Guard.check`: generated only where the policy
 blocks or the request forces them, one at a time in the model thread, alternating with detection batches — a burst of
 blocked queries delays detection by at most one generation, and steady detection traffic cannot starve the replies.
 """
@@ -23,8 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-from suho.guard import CheckResult, Guard, Verdict, decide
-from suho.policy import CATEGORY_IDS, Action, Policy
+from suho.guard import CheckResult, Guard
+from suho.policy import Action, Policy
 from suho.serve.metrics import Metrics
 
 log = logging.getLogger("suho.serve")
@@ -44,12 +44,6 @@ class Overloaded(RuntimeError):
 
 class NotReady(RuntimeError):
     """The model is not loaded yet, or the service is shutting down."""
-
-
-def under_policy(v: Verdict, policy: Policy) -> Verdict:
-    """`v` decided under another policy, without another forward pass (see the module docstring)."""
-    label, category, action, _ = decide(1.0, [v.category_scores[c] for c in CATEGORY_IDS], policy)
-    return dataclasses.replace(v, label=label, category=category, action=action, policy=policy.name)
 
 
 @dataclasses.dataclass(eq=False)
@@ -196,7 +190,7 @@ class MicroBatcher:
             if job.future.done():
                 continue
             if job.policy != self.guard.policy:
-                mine = [under_policy(v, job.policy) for v in mine]
+                mine = [v.under(job.policy) for v in mine]
             job.results = [CheckResult(v) for v in mine]
             need = [i for i, r in enumerate(job.results) if job.force_reply or r.verdict.action == Action.BLOCK]
             if need:
