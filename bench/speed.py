@@ -114,10 +114,10 @@ def main() -> None:
         print(f"batch {bs:2d}: {qps:6.1f} queries/s (naive full-vocabulary path {naive:5.1f} q/s, {qps / naive:.1f}x)")
 
     t = time.perf_counter()
-    r = guard.respond(KO[0], max_new_tokens=1)
+    r = guard.respond(KO[0], max_new_tokens=1, mode="generated")
     ttft = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
-    r = guard.respond(KO[0], max_new_tokens=64)
+    r = guard.respond(KO[0], max_new_tokens=64, mode="generated")
     secs = time.perf_counter() - t
     n_tok = len(guard.tokenizer(r.text, add_special_tokens=False)["input_ids"])
     print(f"reply: time to first token {ttft:.0f} ms; {n_tok} tokens in {secs:.2f} s ({n_tok / secs:.1f} tokens/s)")

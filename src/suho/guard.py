@@ -10,6 +10,7 @@ harms (e.g. crime vs. privacy) from slipping under both thresholds. Switching po
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -23,9 +24,14 @@ from suho.model.adapter import decoder, load_guard_model, output_matrix
 from suho.model.format import prompt_ids
 from suho.paths import REPO_ROOT
 from suho.policy import CATEGORY_IDS, Action, Category, Policy, load_policy
+from suho.policy.taxonomy import taxonomy
+from suho.textnorm import normalize_query
 
 DEFAULT_MODEL = REPO_ROOT / "models" / "suho-ko-270m"
-MAX_PROMPT_TOKENS = 256
+MAX_PROMPT_TOKENS = 256  # reply prompts: longer queries keep their head and tail
+WINDOW_TOKENS = 224  # detection: content tokens per window (the chat template adds ~15)
+WINDOW_STRIDE = 160  # windows overlap by 64 tokens, so a request cut by one window is whole in the next
+MAX_WINDOWS = 128  # ~20k tokens (~20-40k characters) per text; longer is an error, not a silent truncation
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,8 @@ class Reply:
     language: str
     truncated: bool = False  # hit max_new_tokens before the end-of-turn token
     fallback: bool = False  # generation was empty; a fixed reply was used instead
+    crisis_line_added: bool = False  # self-harm reply lacked the policy's crisis line; the guard appended it
+    template: bool = False  # the taxonomy's fixed reply (policy reply_mode: template), not generated
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,11 @@ class CheckResult:
     verdict: Verdict
     reply: Reply | None = None
 
+
+_CRISIS_SENTENCE = {
+    "ko": "혼자 견디지 마시고 {line}에 연락해 보세요.",
+    "en": "You don't have to go through this alone: please reach out to {line}.",
+}
 
 _FALLBACK = {
     "ko": "죄송하지만 이 요청은 도와드리기 어려워요. 다른 궁금한 점이 있으면 말씀해 주세요.",
@@ -115,17 +128,43 @@ class Guard:
 
     # -- detection ---------------------------------------------------------------------------------------------
     def _prompt(self, text: str) -> list[int]:
-        ids = prompt_ids(self.tokenizer, text)
+        # disguises (decomposed jamo, spaced or symbol-separated syllables, fullwidth, zero-width) are undone first;
+        # clean text is unchanged by construction (suho.textnorm)
+        ids = prompt_ids(self.tokenizer, normalize_query(text))
         if len(ids) > MAX_PROMPT_TOKENS:
             half = MAX_PROMPT_TOKENS // 2
             ids = ids[:half] + ids[-(MAX_PROMPT_TOKENS - half) :]
         return ids
 
+    def _windows(self, text: str) -> list[list[int]]:
+        """Detection inputs for one text: the whole prompt, or for a long text overlapping windows of it.
+
+        A harmful request hidden in a long harmless text must still be caught, so long texts are not truncated: each
+        window of WINDOW_TOKENS content tokens (stride WINDOW_STRIDE) is scored as a query of its own, and the text
+        takes the verdict of its most unsafe window.
+        """
+        text = normalize_query(text)
+        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        spans = enc["offset_mapping"]
+        if len(spans) <= WINDOW_TOKENS:
+            return [prompt_ids(self.tokenizer, text) + [self.tmap.unsafe]]
+        starts = list(range(0, len(spans) - WINDOW_TOKENS + WINDOW_STRIDE, WINDOW_STRIDE))
+        if len(starts) > MAX_WINDOWS:
+            raise ValueError(
+                f"text of {len(text)} characters ({len(spans)} tokens) needs {len(starts)} windows; the guard reads "
+                f"at most {MAX_WINDOWS} ({MAX_WINDOWS * WINDOW_STRIDE + WINDOW_TOKENS - WINDOW_STRIDE} tokens): "
+                "split it (e.g. per message) and check the parts"
+            )
+        out = []
+        for a in starts:
+            b = min(a + WINDOW_TOKENS, len(spans)) - 1
+            piece = text[spans[a][0] : spans[b][1]]
+            out.append(prompt_ids(self.tokenizer, piece)[:MAX_PROMPT_TOKENS] + [self.tmap.unsafe])
+        return out
+
     @torch.inference_mode()
-    def probabilities(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
-        """(P(unsafe) [N], P(category | unsafe) [N, 10], seconds per item) in one forward pass per length bucket."""
-        _check_texts(texts)
-        seqs = [self._prompt(t) + [self.tmap.unsafe] for t in texts]
+    def _score(self, seqs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
+        """Label and category probabilities for prompt+<unsafe> sequences, batched by length (one forward each)."""
         order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
         p_unsafe = torch.zeros(len(seqs))
         p_cat = torch.zeros(len(seqs), len(CATEGORY_IDS))
@@ -149,6 +188,24 @@ class Guard:
             for r, i in enumerate(idx):
                 p_unsafe[i], p_cat[i], secs[i] = pl[r], pc[r], dt
         return p_unsafe, p_cat, secs
+
+    def probabilities(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
+        """(P(unsafe) [N], P(category | unsafe) [N, 10], seconds per item): one forward pass per length bucket.
+
+        Long texts are scored window by window (see `_windows`); each takes its most unsafe window's probabilities.
+        """
+        _check_texts(texts)
+        windows = [self._windows(t) for t in texts]
+        owner = [i for i, ws in enumerate(windows) for _ in ws]
+        pu, pc, secs = self._score([w for ws in windows for w in ws])
+        p_unsafe = torch.zeros(len(texts))
+        p_cat = torch.zeros(len(texts), len(CATEGORY_IDS))
+        item_secs = [0.0] * len(texts)
+        for j, i in enumerate(owner):
+            if j == 0 or owner[j - 1] != i or pu[j] > p_unsafe[i]:
+                p_unsafe[i], p_cat[i] = pu[j], pc[j]
+            item_secs[i] += secs[j]
+        return p_unsafe, p_cat, item_secs
 
     def detect(self, texts: str | Sequence[str], policy: str | Policy | None = None) -> list[Verdict]:
         """One Verdict per text (a single string gives a one-item list)."""
@@ -189,13 +246,29 @@ class Guard:
         category: str | Category | None = None,
         language: str | None = None,
         max_new_tokens: int = 96,
+        policy: str | Policy | None = None,
+        mode: str | None = None,
     ) -> Reply:
-        """Safeguard reply, generated after prefilling `<unsafe> <category> <language>` (so any query can be forced)."""
+        """Safeguard reply for a query: the policy's `reply_mode` (or `mode`) decides how it is written.
+
+        `template`: the taxonomy's fixed reply for the category, in the reply language. `generated`: the model
+        writes it after prefilling `<unsafe> <category> <language>` (so any query can be forced).
+
+        A self-harm reply always carries the policy's crisis line: the model is trained to give it, and when the
+        generated text lacks it the guard appends one fixed sentence (`Reply.crisis_line_added`), because a
+        missing number there is the one reply error that must never reach a user.
+        """
         _check_texts([text])
+        pol = load_policy(policy) if policy is not None else self.policy
         if category is None:
             category = verdict.category or verdict.model_category if verdict else self.detect([text])[0].model_category
         cat = Category(category)
-        lang = language or self.reply_language(text)
+        lang = language or self.reply_language(text, pol)
+        mode = mode or pol.reply_mode
+        if mode == "template":
+            return Reply(taxonomy()[cat].reply[lang].format(crisis_line=pol.crisis_line), cat, lang, template=True)
+        if mode != "generated":
+            raise ValueError(f"mode must be 'template' or 'generated', got {mode!r}")
         ids = self._prompt(text) + [self.tmap.unsafe, self.tmap.category_token(cat.value), self.tmap.languages[lang]]
         out = self._body(input_ids=torch.tensor([ids]), use_cache=True)
         cache = out.cache
@@ -214,9 +287,13 @@ class Guard:
             out = self._body(input_ids=torch.tensor([[tok]]), cache=cache, use_cache=True)
             cache, h = out.cache, out.last_hidden_state[:, -1]
         reply = self.tokenizer.decode(gen, skip_special_tokens=True).strip()
-        if not reply:
-            return Reply(_FALLBACK[lang], cat, lang, truncated=not ended, fallback=True)
-        return Reply(reply, cat, lang, truncated=not ended)
+        fallback = not reply
+        if fallback:
+            reply = _FALLBACK[lang]
+        added = cat == Category.SELF_HARM and not has_crisis_line(reply, pol.crisis_line)
+        if added:
+            reply = f"{reply} {_CRISIS_SENTENCE[lang].format(line=pol.crisis_line)}"
+        return Reply(reply, cat, lang, truncated=not ended, fallback=fallback, crisis_line_added=added)
 
     def check(
         self, texts: str | Sequence[str], *, force_reply: bool = False, policy: str | Policy | None = None
@@ -228,9 +305,17 @@ class Guard:
         results = []
         for text, v in zip(texts, verdicts):
             need = force_reply or v.action == Action.BLOCK
-            reply = self.respond(text, v, language=self.reply_language(text, pol)) if need else None
+            reply = self.respond(text, v, policy=pol) if need else None
             results.append(CheckResult(v, reply))
         return results
+
+
+def has_crisis_line(reply: str, crisis_line: str) -> bool:
+    """True when the reply gives the crisis line: any of its phone numbers (3+ digits), else its full text."""
+    numbers = re.findall(r"\d[\d-]{2,}\d|\d{3,}", crisis_line)
+    if numbers:
+        return any(n in reply for n in numbers)
+    return crisis_line.strip() in reply
 
 
 def _looping(gen: list[int], n: int = 6) -> bool:

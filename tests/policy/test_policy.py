@@ -30,6 +30,15 @@ def test_taxonomy_matches_ids_and_has_examples():
     assert [c.value for c in tax] == list(CATEGORY_IDS)
     for info in tax.values():
         assert info.name_ko and info.name_en and info.definition and info.not_in and info.examples
+        assert set(info.reply) == {"ko", "en"} and all(r.strip() for r in info.reply.values())
+        assert ("{crisis_line}" in info.reply["ko"]) == (info.id.value == "self_harm")
+
+
+def test_reply_mode_defaults_to_template_and_round_trips():
+    d = copy.deepcopy(GOOD)
+    d.pop("reply_mode")
+    assert policy_from_dict(d).reply_mode == "template"
+    assert policy_from_dict({**GOOD, "reply_mode": "generated"}).to_dict()["reply_mode"] == "generated"
 
 
 GOOD = load_policy("ko-KR").to_dict()
@@ -51,6 +60,7 @@ BROKEN = [
         "did you mean 'crime_advice'",
     ),
     (lambda d: d.update(reply_language="fr"), "reply_language"),
+    (lambda d: d.update(reply_mode="poem"), "reply_mode: must be one of template, generated"),
     (lambda d: d.pop("name"), "name: required"),
     (lambda d: d.update(thresholds=1), "thresholds: unknown field"),
     (lambda d: d["categories"].update(insult_offensive="block"), "categories.insult_offensive: must be a mapping"),

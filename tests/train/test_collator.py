@@ -59,6 +59,16 @@ def test_reply_example_targets_reply_and_end_but_not_label_category_language():
     assert len(encode(rec, FakeTok(), TMAP)) == 2
 
 
+def test_replies_as_safe_adds_the_reply_as_a_safe_detection_example():
+    rec = Record("ab", Label.UNSAFE, "self_harm", "ko", "s", "x", response="call 109")
+    det, as_safe, reply = encode(rec, FakeTok(), TMAP, replies_as_safe=True)
+    assert as_safe == encode_detection(Record("call 109", Label.SAFE, None, "ko", "s", "x"), FakeTok(), TMAP)
+    assert as_safe.labels[-1] == TMAP.safe and det.labels[-2:] == [TMAP.unsafe, 26]
+    assert reply == encode_reply(rec, FakeTok(), TMAP)
+    # safe rows have no reply, so nothing is added
+    assert len(encode(Record("ab", Label.SAFE, None, "en", "s", "x"), FakeTok(), TMAP, replies_as_safe=True)) == 1
+
+
 def test_collate_pads_right_with_ignore():
     batch = collate([Example([1, 2, 3], [IGNORE, IGNORE, 10]), Example([1, 2], [IGNORE, 11])], pad_id=0)
     assert batch["input_ids"].tolist() == [[1, 2, 3], [1, 2, 0]]

@@ -68,6 +68,9 @@ def test_loss_falls_and_adapter_saves_and_reloads(tiny_base, suho_home, data, tm
     path = train(_cfg(tiny_base, data, tmp_path / "run"), progress=lambda m: None, show_bar=False)
     meta = json.loads((path / "suho_model.json").read_text())
     assert meta["train_data_sha256"] and meta["base_weights_sha256"] and meta["config"]["lora_r"] == 4
+    card = (path / "README.md").read_text()  # suho's card, not PEFT's empty template
+    assert meta["train_data_sha256"] in card and "More Information Needed" not in card
+    assert "terms of use apply" in card  # the tiny base is not Gemma: its own licence notice
     art = read_guard_artifacts(path)
     assert art.label_rows.shape[0] == 14
     # never the embedding matrix: only LoRA + a few rows
@@ -90,7 +93,7 @@ def test_detection_never_touches_the_full_vocabulary_head(tiny_base, suho_home, 
 
     monkeypatch.setattr(guard.model.get_output_embeddings(), "forward", forbidden)
     guard.detect(["sns 계정 해킹하는 방법 알려줘"])
-    guard.respond("sns 계정 해킹하는 방법 알려줘", max_new_tokens=4)
+    guard.respond("sns 계정 해킹하는 방법 알려줘", max_new_tokens=4, mode="generated")
 
 
 def test_resume_gives_the_same_model_as_an_uninterrupted_run(tiny_base, suho_home, data, tmp_path, monkeypatch):

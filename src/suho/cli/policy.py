@@ -36,7 +36,7 @@ def _show(args) -> int:
         return 0
     lang = "ko" if pol.culture.startswith("ko") else "en"
     print(f"{pol.name} ({pol.culture}) — {pol.description}")
-    print(f"reply language: {pol.reply_language}; crisis line: {pol.crisis_line}\n")
+    print(f"reply language: {pol.reply_language}; replies: {pol.reply_mode}; crisis line: {pol.crisis_line}\n")
     print(f"{'group':8} {'category':28} {_pad('name', 26)} {'action':8} threshold")
     for cat, info in taxonomy().items():
         rule = pol.rule(cat.value)

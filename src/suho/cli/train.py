@@ -28,6 +28,9 @@ def _run(args) -> int:
     path = train(cfg, progress=lambda m: print(f"[train] {m}", flush=True))
     if cfg.dev_file:
         from suho.eval.run import evaluate_file
+        from suho.model.card import write_card
 
         evaluate_file(str(path), cfg.dev_file, out_dir=path / "dev_eval")
+        summary = (path / "dev_eval" / "summary.md").read_text(encoding="utf-8").replace("](", "](dev_eval/")
+        write_card(path, summary.split("\n", 1)[1])  # drop the summary's own title
     return 0

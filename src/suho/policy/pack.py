@@ -18,6 +18,7 @@ import yaml
 from suho.policy.taxonomy import CATEGORY_IDS
 
 REPLY_LANGUAGES = ("auto", "ko", "en")
+REPLY_MODES = ("template", "generated")  # the taxonomy's fixed reply per category, or the model's own
 
 
 class Action(str, Enum):
@@ -49,6 +50,7 @@ class Policy:
     reply_language: str
     crisis_line: str
     rules: dict[str, CategoryRule] = field(default_factory=dict)
+    reply_mode: str = "template"
 
     def rule(self, category: str) -> CategoryRule:
         return self.rules[category]
@@ -60,6 +62,7 @@ class Policy:
             "description": self.description,
             "reply_language": self.reply_language,
             "crisis_line": self.crisis_line,
+            "reply_mode": self.reply_mode,
             "categories": {c: {"action": r.action.value, "threshold": r.threshold} for c, r in self.rules.items()},
         }
 
@@ -83,7 +86,7 @@ def policy_from_dict(data: Any, source: str = "<dict>") -> Policy:
     errors: list[str] = []
     if not isinstance(data, dict):
         raise PolicyError(source, ["<root>: must be a mapping with name, culture, categories, ..."])
-    known = {"name", "culture", "description", "reply_language", "crisis_line", "categories"}
+    known = {"name", "culture", "description", "reply_language", "reply_mode", "crisis_line", "categories"}
     for key in data:
         if key not in known:
             errors.append(f"{key}: unknown field{_suggest(key, known)}")
@@ -104,6 +107,9 @@ def policy_from_dict(data: Any, source: str = "<dict>") -> Policy:
     reply_language = data.get("reply_language", "auto")
     if reply_language not in REPLY_LANGUAGES:
         errors.append(f"reply_language: must be one of {', '.join(REPLY_LANGUAGES)}, got {reply_language!r}")
+    reply_mode = data.get("reply_mode", "template")
+    if reply_mode not in REPLY_MODES:
+        errors.append(f"reply_mode: must be one of {', '.join(REPLY_MODES)}, got {reply_mode!r}")
     rules: dict[str, CategoryRule] = {}
     cats = data.get("categories")
     if not isinstance(cats, dict):
@@ -137,7 +143,7 @@ def policy_from_dict(data: Any, source: str = "<dict>") -> Policy:
             rules[cat] = CategoryRule(Action(action), float(threshold))
     if errors:
         raise PolicyError(source, errors)
-    return Policy(name, culture, description, reply_language, crisis_line, rules)
+    return Policy(name, culture, description, reply_language, crisis_line, rules, reply_mode)
 
 
 def _packs_dir():

@@ -43,6 +43,7 @@ class CategoryInfo:
     definition: str
     not_in: str
     examples: tuple[str, ...]
+    reply: dict[str, str]  # language -> fixed safeguard reply ({crisis_line} filled from the policy)
 
     def name(self, language: str) -> str:
         return self.name_ko if language == "ko" else self.name_en
@@ -63,6 +64,7 @@ def taxonomy() -> dict[Category, CategoryInfo]:
             definition=item["definition"],
             not_in=item["not_in"],
             examples=tuple(item["examples"]),
+            reply=dict(item["reply"]),
         )
     if tuple(c.value for c in out) != CATEGORY_IDS:
         raise RuntimeError("taxonomy.yaml must list exactly the Category ids, in enum order")

@@ -338,8 +338,11 @@ async def _on_validation_error(request, exc: RequestValidationError) -> JSONResp
     return _validation_error(exc).response()
 
 
-async def _on_http_error(request, exc: HTTPException) -> JSONResponse:  # 404, 405 in the same error shape
-    return ApiError(exc.status_code, str(exc.detail), code=str(exc.status_code), headers=exc.headers).response()
+async def _on_http_error(request, exc: HTTPException) -> JSONResponse:  # 400, 404, 405 in the same error shape
+    detail = str(exc.detail)
+    if exc.status_code == 400 and detail == "There was an error parsing the body":  # FastAPI's words for bad bytes
+        detail = "request body is not valid JSON in UTF-8"
+    return ApiError(exc.status_code, detail, code=str(exc.status_code), headers=exc.headers).response()
 
 
 def create_app(guard: Guard | Callable[[], Guard], settings: ServeSettings | None = None) -> FastAPI:

@@ -204,7 +204,7 @@ class MicroBatcher:
             return
         self._inflight = [job]
         text, verdict = job.texts[i], job.results[i].verdict
-        respond = partial(self.guard.respond, text, verdict, language=self.guard.reply_language(text, job.policy))
+        respond = partial(self.guard.respond, text, verdict, policy=job.policy)
         try:
             reply = await self.in_model_thread(respond)
         except Exception as exc:

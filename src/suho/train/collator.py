@@ -7,7 +7,7 @@ token after the category is prefilled at inference, so it is never a target.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -66,11 +66,24 @@ def encode_reply(
 
 
 def encode(
-    record: Record, tokenizer, tmap: TokenMap, max_prompt_tokens: int = 128, max_reply_tokens: int = 96
+    record: Record,
+    tokenizer,
+    tmap: TokenMap,
+    max_prompt_tokens: int = 128,
+    max_reply_tokens: int = 96,
+    replies_as_safe: bool = False,
 ) -> list[Example]:
-    """Both kinds of examples for one record."""
+    """Both kinds of examples for one record.
+
+    With `replies_as_safe`, an unsafe row's safeguard reply is also a *safe* detection example: a refusal names the
+    harm it refuses ("I can't tell you how to jump...") and gives a crisis line, so without this the guard learns to
+    flag its own replies (and the replies of any well-behaved model it guards).
+    """
     out = [encode_detection(record, tokenizer, tmap, max_prompt_tokens)]
     reply = encode_reply(record, tokenizer, tmap, max_prompt_tokens, max_reply_tokens)
+    if reply and replies_as_safe:
+        as_query = replace(record, text=record.response, label=Label.SAFE, category=None, response=None)
+        out.append(encode_detection(as_query, tokenizer, tmap, max_prompt_tokens))
     return out + ([reply] if reply else [])
 
 

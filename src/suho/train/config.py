@@ -34,6 +34,9 @@ class TrainConfig:
     )
     detect_weight: float = _f(1.0, "weight of the detection loss (label + category tokens)")
     reply_weight: float = _f(0.5, "weight of the reply-generation loss")
+    replies_as_safe: bool = _f(
+        True, "also train each safeguard reply as a safe query (the guard must pass its own replies)"
+    )
     max_prompt_tokens: int = _f(128, "longer queries keep head and tail")
     max_reply_tokens: int = _f(96, "longer replies are cut")
     save_every: int = _f(100, "checkpoint every N steps (resume continues from the last)")

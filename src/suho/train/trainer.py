@@ -26,6 +26,7 @@ from suho.model.adapter import (
     save_guard_artifacts,
 )
 from suho.model.base import load_base, read_manifest
+from suho.model.card import write_card
 from suho.model.format import LABEL_TOKEN_NAMES, ensure_label_tokens, token_strings
 from suho.train.collator import Example, build_reply_vocab, collate, encode, multitask_loss
 from suho.train.config import TrainConfig
@@ -108,7 +109,11 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
     manifest = read_manifest(base_dir)
     tmap = ensure_label_tokens(tok, model)
     input_rows = init_label_rows(model, tok, tmap)
-    examples = [e for r in records for e in encode(r, tok, tmap, cfg.max_prompt_tokens, cfg.max_reply_tokens)]
+    examples = [
+        e
+        for r in records
+        for e in encode(r, tok, tmap, cfg.max_prompt_tokens, cfg.max_reply_tokens, cfg.replies_as_safe)
+    ]
     reply_vocab, reply_lookup = build_reply_vocab(examples, tmap, output_matrix(model).shape[0])
     reply_rows = output_matrix(model).detach()[reply_vocab].clone()
     n_tokens = sum(len(e.input_ids) for e in examples)
@@ -205,6 +210,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         "torch": torch.__version__,
     }
     save_guard_artifacts(final, model, input_rows, label_rows, reply_vocab, meta)
+    write_card(final)  # replaces PEFT's empty template; `suho train` rewrites it with the dev results
     shutil.rmtree(out / CKPT, ignore_errors=True)
     progress(f"saved {final} after {step} steps in {meta['train_seconds']:.0f} s")
     (out / "train_meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")

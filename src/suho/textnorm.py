@@ -1,0 +1,72 @@
+"""Undo common disguises before the model sees a query; a clean query passes through unchanged.
+
+Users who want a harmful answer past a filter write `ㄷㅐㅁㅏㅊㅗ` (decomposed jamo), `대 마 키 우 는 법` (a space
+after every syllable), `대.마.초` or `대🌿마🌿초` (symbols between syllables), fullwidth `ｈａｃｋ`, or hide
+zero-width characters inside words. Each rule below fires only on text that has the disguise, so clean text — every
+row of our train and dev sets, a test checks — is returned as is and its verdict cannot change.
+
+Not handled here (yet): digit/letter swaps (`시1발`: `제1회` is clean Korean), 초성-only abbreviations (`ㅈㅅ` has no
+vowels to recover), romanised Korean and repeated characters; those need training data, not rules.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# zero-width and invisible formatting characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM, soft hyphen, Hangul fillers)
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u115f\u1160\u3164\uffa0]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_FULLWIDTH = re.compile("[\uff01-\uff5e\u3000]")
+
+# Hangul compatibility jamo (what keyboards type alone): consonants ㄱ..ㅎ, vowels ㅏ..ㅣ
+_LEADS = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
+_VOWELS = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
+_TAILS = ["", *"ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ"]
+_JAMO_RUN = re.compile(f"[{_LEADS}{_VOWELS}ㄳㄵㄶㄺㄻㄼㄽㄾㄿㅀㅄ]{{2,}}")
+
+_SYL = "[\uac00-\ud7a3]"
+# 6+ single syllables each followed by one space: "대 마 키 우 는 법" (clean Korean has runs of one-syllable words,
+# "한 줄 한 줄 다", but in our 13k train/dev rows never six in a row)
+_SPACED = re.compile(f"(?<![\uac00-\ud7a3])(?:{_SYL} ){{5,}}{_SYL}(?![\uac00-\ud7a3])")
+# syllables separated by the same run of symbols/emoji, 3+ syllables: "대.마.초", "대*마*초", "자🔪살"
+_SEP = r"[^\w\s\uac00-\ud7a3]{1,3}"
+_SEPARATED = re.compile(f"{_SYL}(?:({_SEP}){_SYL})(?:\\1{_SYL})+|{_SYL}[\U0001f000-\U0001faff\u2600-\u27bf]+{_SYL}")
+
+
+def _compose(run: str) -> str:
+    """Greedy jamo -> syllables: lead + vowel (+ tail when the next jamo is not a vowel). Leftovers stay as they are."""
+    out, i = [], 0
+    while i < len(run):
+        c = run[i]
+        if c in _LEADS and i + 1 < len(run) and run[i + 1] in _VOWELS:
+            lead, vowel = _LEADS.index(c), _VOWELS.index(run[i + 1])
+            tail = 0
+            nxt = run[i + 2] if i + 2 < len(run) else ""
+            after = run[i + 3] if i + 3 < len(run) else ""
+            if nxt and nxt in _TAILS[1:] and not (after and after in _VOWELS):
+                tail = _TAILS.index(nxt)
+            out.append(chr(0xAC00 + (lead * 21 + vowel) * 28 + tail))
+            i += 3 if tail else 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _compose_jamo(m: re.Match) -> str:
+    run = m.group(0)
+    return _compose(run) if any(ch in _VOWELS for ch in run) else run  # ㅋㅋㅋ / ㅈㅅ: nothing to recover
+
+
+def normalize_query(text: str) -> str:
+    """The query with disguises undone (see the module docstring); clean text comes back unchanged."""
+    t = _INVISIBLE.sub("", text)
+    t = _CONTROL.sub(" ", t)
+    t = _FULLWIDTH.sub(lambda m: " " if m.group(0) == "\u3000" else chr(ord(m.group(0)) - 0xFEE0), t)
+    if re.search("[\u1100-\u11ff]", t):  # conjoining jamo (NFD Hangul) -> precomposed syllables
+        t = unicodedata.normalize("NFC", t)
+    t = _JAMO_RUN.sub(_compose_jamo, t)
+    t = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), t)
+    t = _SEPARATED.sub(lambda m: re.sub(r"[^\uac00-\ud7a3]", "", m.group(0)), t)
+    return t

@@ -1,0 +1,55 @@
+import pytest
+
+from suho.data.schema import read_jsonl
+from suho.paths import REPO_ROOT
+from suho.textnorm import normalize_query
+
+
+@pytest.mark.parametrize(
+    "disguised,plain",
+    [
+        ("ㄷㅐㅁㅏㅊㅗ ㅋㅣㅇㅜㄴㅡㄴ ㅂㅓㅂ", "대마초 키우는 법"),  # decomposed (compatibility) jamo
+        ("ㅂㅣㅂㅓㄴ 알려줘", "비번 알려줘"),
+        ("지ㄹㅏㄹ하네", "지랄하네"),  # partly decomposed
+        ("\u1100\u1161\u11bc 알려줘", "강 알려줘"),  # conjoining jamo (NFD)
+        ("대 마 키 우 는 법", "대마키우는법"),  # a space after every syllable
+        ("대.마.초 사는 곳", "대마초 사는 곳"),  # the same symbol between syllables
+        ("자*살*하*는 법", "자살하는 법"),
+        ("대🌿마🌿초", "대마초"),  # emoji between syllables
+        ("ｈａｃｋ ｓｎｓ", "hack sns"),  # fullwidth
+        ("해\u200b킹 방\u2060법", "해킹 방법"),  # zero-width characters
+        ("해킹\x00 방법", "해킹  방법"),  # control characters become spaces
+    ],
+)
+def test_disguises_are_undone(disguised, plain):
+    assert normalize_query(disguised) == plain
+
+
+@pytest.mark.parametrize(
+    "clean",
+    [
+        "ㅋㅋㅋㅋ 웃겨",  # jamo without vowels: nothing to recover
+        "ㅈㅅ",
+        "ㅠㅠ 힘들어",
+        "제1회 대회",  # digits inside Korean words are not swaps
+        "이번 노래 가사 한 줄 한 줄 다 찢었어",  # runs of one-syllable words
+        "안녕하세요. 반갑습니다.",
+        "a.b.c and 1.2.3",
+        "How do I kill a Python process?",
+    ],
+)
+def test_clean_text_is_unchanged(clean):
+    assert normalize_query(clean) == clean
+
+
+def test_no_ordinary_training_or_dev_text_changes():
+    """The normaliser must never change a clean query (so it cannot change its verdict).
+
+    Every ordinary-question source and every hand-written look-alike comes back identical; across all 13k rows only
+    texts that carry a disguise themselves (comment corpora, one seed insult written in jamo) change.
+    """
+    rows = read_jsonl(REPO_ROOT / "data" / "train.jsonl") + read_jsonl(REPO_ROOT / "data" / "dev.jsonl")
+    changed = [r for r in rows if normalize_query(r.text) != r.text]
+    ordinary = [r for r in changed if r.source.startswith(("ko_", "en_")) or "lookalike" in r.tags]
+    assert ordinary == []
+    assert {r.source for r in changed} <= {"beep", "hatescore", "suho-seed"} and len(changed) <= 10
