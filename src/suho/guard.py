@@ -29,9 +29,11 @@ from suho.textnorm import normalize_query
 
 DEFAULT_MODEL = REPO_ROOT / "models" / "suho-ko-270m"
 MAX_PROMPT_TOKENS = 256  # reply prompts: longer queries keep their head and tail
-WINDOW_TOKENS = 224  # detection: content tokens per window (the chat template adds ~15)
-WINDOW_STRIDE = 160  # windows overlap by 64 tokens, so a request cut by one window is whole in the next
-MAX_WINDOWS = 128  # ~20k tokens (~20-40k characters) per text; longer is an error, not a silent truncation
+WINDOW_TOKENS = 224  # detection: a text up to this many tokens is read whole, longer ones sentence by sentence
+SENTENCE_TOKENS = 96  # a window: one sentence plus the one before it, at most this many tokens
+SENTENCE_STRIDE = 64  # a sentence longer than SENTENCE_TOKENS is cut into pieces overlapping by 32 tokens
+MAX_WINDOWS = 1024  # ~30k characters of ordinary prose; longer is an error, not a silent truncation
+_SENTENCE_END = re.compile(r"(?<=[.!?。？！…~\n])\s+|\n+")
 
 
 @dataclass(frozen=True)
@@ -137,38 +139,50 @@ class Guard:
         return ids
 
     def _windows(self, text: str) -> list[list[int]]:
-        """Detection inputs for one text: the whole prompt, or for a long text overlapping windows of it.
+        """Detection inputs for one text: the whole prompt, or for a long text one short window per sentence.
 
-        A harmful request hidden in a long harmless text must still be caught, so long texts are not truncated: each
-        window of WINDOW_TOKENS content tokens (stride WINDOW_STRIDE) is scored as a query of its own, and the text
-        takes the verdict of its most unsafe window.
+        A harmful request hidden in a long harmless text must still be caught, so long texts are not truncated. The
+        model reads a query's intent at its end (it is trained on single queries), so each window *ends* at a
+        sentence: the sentence plus the one before it, at most SENTENCE_TOKENS tokens (a longer sentence is cut into
+        overlapping pieces). The text takes the verdict of its most unsafe window.
         """
         text = normalize_query(text)
-        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-        spans = enc["offset_mapping"]
-        if len(spans) <= WINDOW_TOKENS:
+        n_tokens = len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        if n_tokens <= WINDOW_TOKENS:
             return [prompt_ids(self.tokenizer, text) + [self.tmap.unsafe]]
-        starts = list(range(0, len(spans) - WINDOW_TOKENS + WINDOW_STRIDE, WINDOW_STRIDE))
-        if len(starts) > MAX_WINDOWS:
+        pieces = []
+        for sent in _SENTENCE_END.split(text):
+            if not sent.strip():
+                continue
+            enc = self.tokenizer(sent, add_special_tokens=False, return_offsets_mapping=True)
+            spans = enc["offset_mapping"]
+            if len(spans) <= SENTENCE_TOKENS:
+                pieces.append((sent, len(spans)))
+                continue
+            for start in range(0, len(spans) - SENTENCE_TOKENS + SENTENCE_STRIDE, SENTENCE_STRIDE):
+                end = min(start + SENTENCE_TOKENS, len(spans)) - 1
+                pieces.append((sent[spans[start][0] : spans[end][1]], end - start + 1))
+        if len(pieces) > MAX_WINDOWS:
             raise ValueError(
-                f"text of {len(text)} characters ({len(spans)} tokens) needs {len(starts)} windows; the guard reads "
-                f"at most {MAX_WINDOWS} ({MAX_WINDOWS * WINDOW_STRIDE + WINDOW_TOKENS - WINDOW_STRIDE} tokens): "
-                "split it (e.g. per message) and check the parts"
+                f"text of {len(text)} characters ({n_tokens} tokens) needs {len(pieces)} windows; the guard reads at "
+                f"most {MAX_WINDOWS} (about {MAX_WINDOWS * 30:,} characters of ordinary prose): split it (e.g. per "
+                "message) and check the parts"
             )
         out = []
-        for a in starts:
-            b = min(a + WINDOW_TOKENS, len(spans)) - 1
-            piece = text[spans[a][0] : spans[b][1]]
-            out.append(prompt_ids(self.tokenizer, piece)[:MAX_PROMPT_TOKENS] + [self.tmap.unsafe])
+        for i, (piece, n) in enumerate(pieces):
+            if i and n + pieces[i - 1][1] <= SENTENCE_TOKENS:
+                piece = pieces[i - 1][0] + " " + piece
+            out.append(prompt_ids(self.tokenizer, piece) + [self.tmap.unsafe])
         return out
 
     @torch.inference_mode()
-    def _score(self, seqs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
-        """Label and category probabilities for prompt+<unsafe> sequences, batched by length (one forward each)."""
+    def _score(self, seqs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, float]]]:
+        """Label and category probabilities for prompt+<unsafe> sequences, batched by length (one forward each);
+        per sequence also (batch number, seconds that batch took)."""
         order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
         p_unsafe = torch.zeros(len(seqs))
         p_cat = torch.zeros(len(seqs), len(CATEGORY_IDS))
-        secs = [0.0] * len(seqs)
+        secs = [(0, 0.0)] * len(seqs)
         for b in range(0, len(order), self.batch_size):
             idx = order[b : b + self.batch_size]
             t0 = time.perf_counter()
@@ -186,7 +200,7 @@ class Guard:
             pc = torch.softmax(h_cat @ self._label_rows[2 : 2 + len(CATEGORY_IDS)].T, -1)
             dt = time.perf_counter() - t0
             for r, i in enumerate(idx):
-                p_unsafe[i], p_cat[i], secs[i] = pl[r], pc[r], dt
+                p_unsafe[i], p_cat[i], secs[i] = pl[r], pc[r], (b, dt)
         return p_unsafe, p_cat, secs
 
     def probabilities(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
@@ -200,12 +214,12 @@ class Guard:
         pu, pc, secs = self._score([w for ws in windows for w in ws])
         p_unsafe = torch.zeros(len(texts))
         p_cat = torch.zeros(len(texts), len(CATEGORY_IDS))
-        item_secs = [0.0] * len(texts)
+        batches: list[dict[int, float]] = [{} for _ in texts]  # the batches each text's windows ran in
         for j, i in enumerate(owner):
             if j == 0 or owner[j - 1] != i or pu[j] > p_unsafe[i]:
                 p_unsafe[i], p_cat[i] = pu[j], pc[j]
-            item_secs[i] += secs[j]
-        return p_unsafe, p_cat, item_secs
+            batches[i][secs[j][0]] = secs[j][1]
+        return p_unsafe, p_cat, [sum(b.values()) for b in batches]
 
     def detect(self, texts: str | Sequence[str], policy: str | Policy | None = None) -> list[Verdict]:
         """One Verdict per text (a single string gives a one-item list)."""
