@@ -92,24 +92,49 @@ def _run(args) -> int:
     guard = load_guard(args.model, policy=args.policy, batch_size=args.batch_size)
     lang = "ko" if guard.policy.culture.startswith("ko") else "en"
     out = args.out.open("w", encoding="utf-8") if args.out else None
+    failed = 0
     try:
         bar = tqdm(total=len(texts), desc="check", disable=len(texts) < 64, file=sys.stderr)
         for start in range(0, len(texts), 256):
             chunk = texts[start : start + 256]
-            if args.no_reply:
-                results = [CheckResult(v) for v in guard.detect(chunk)]
-            else:
-                results = guard.check(chunk, force_reply=args.force_reply)
-            for text, res in zip(chunk, results):
+            for text, res in zip(chunk, _check_chunk(guard, chunk, args)):
+                row = result_dict(text, res) if isinstance(res, CheckResult) else {"text": text, "error": res}
+                failed += isinstance(res, str)
                 if out:
-                    out.write(json.dumps(result_dict(text, res), ensure_ascii=False) + "\n")
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
                 elif args.json:
-                    print(json.dumps(result_dict(text, res), ensure_ascii=False))
+                    print(json.dumps(row, ensure_ascii=False))
                 else:
-                    print(_readable(text, res, lang))
+                    print(_readable(text, res, lang) if isinstance(res, CheckResult) else f"ERROR — {res}")
             bar.update(len(chunk))
         bar.close()
     finally:
         if out:
             out.close()
-    return 0
+    if failed:
+        print(
+            f"suho check: {failed} of {len(texts)} text(s) could not be checked (rows with an 'error')", file=sys.stderr
+        )
+    return 1 if failed else 0
+
+
+def _check_chunk(guard, chunk: list[str], args) -> list:
+    """CheckResults for a chunk; if one text is refused (e.g. too long), the others are checked one by one and the
+    refused one gets its error message instead, so a bulk run loses nothing."""
+    from suho.guard import CheckResult
+
+    def run(texts):
+        if args.no_reply:
+            return [CheckResult(v) for v in guard.detect(texts)]
+        return guard.check(texts, force_reply=args.force_reply)
+
+    try:
+        return run(chunk)
+    except (ValueError, TypeError):
+        out = []
+        for text in chunk:
+            try:
+                out.append(run([text])[0])
+            except (ValueError, TypeError) as exc:
+                out.append(str(exc))
+        return out
