@@ -142,6 +142,7 @@ def test_long_text_is_read_in_windows_that_end_at_each_sentence(tiny_guard, monk
     real = suho.guard.prompt_ids
     monkeypatch.setattr(suho.guard, "prompt_ids", lambda tok, t: pieces.append(t) or real(tok, t))
     windows = tiny_guard._windows(text)
+    assert pieces.pop(0) == text  # the whole text is tokenized once, to measure it
     assert len(windows) == len(pieces) == len(sentences) == 120
     assert all(w[-1] == tiny_guard.tmap.unsafe for w in windows)
     # every sentence ends exactly one window (the model reads a query's intent at its end), with the one before it

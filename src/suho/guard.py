@@ -119,6 +119,7 @@ class Guard:
         self._reply_rows = output_matrix(model).detach()[self._reply_vocab].clone()
         self._eot_row = int((self._reply_vocab == tmap.end_of_turn).nonzero()[0, 0])
         self._pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        self._template_tokens = len(prompt_ids(tokenizer, ""))  # BOS + chat turn around the query
 
     @property
     def name(self) -> str:
@@ -147,9 +148,10 @@ class Guard:
         overlapping pieces). The text takes the verdict of its most unsafe window.
         """
         text = normalize_query(text)
-        n_tokens = len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        whole = prompt_ids(self.tokenizer, text)  # the common case: one tokenization, one window
+        n_tokens = len(whole) - self._template_tokens
         if n_tokens <= WINDOW_TOKENS:
-            return [prompt_ids(self.tokenizer, text) + [self.tmap.unsafe]]
+            return [whole + [self.tmap.unsafe]]
         pieces = []
         for sent in _SENTENCE_END.split(text):
             if not sent.strip():
@@ -210,16 +212,18 @@ class Guard:
         """
         _check_texts(texts)
         windows = [self._windows(t) for t in texts]
-        owner = [i for i, ws in enumerate(windows) for _ in ws]
-        pu, pc, secs = self._score([w for ws in windows for w in ws])
+        pu, pc, timing = self._score([w for ws in windows for w in ws])
         p_unsafe = torch.zeros(len(texts))
         p_cat = torch.zeros(len(texts), len(CATEGORY_IDS))
-        batches: list[dict[int, float]] = [{} for _ in texts]  # the batches each text's windows ran in
-        for j, i in enumerate(owner):
-            if j == 0 or owner[j - 1] != i or pu[j] > p_unsafe[i]:
-                p_unsafe[i], p_cat[i] = pu[j], pc[j]
-            batches[i][secs[j][0]] = secs[j][1]
-        return p_unsafe, p_cat, [sum(b.values()) for b in batches]
+        secs = [0.0] * len(texts)
+        start = 0
+        for i, ws in enumerate(windows):
+            span = range(start, start + len(ws))
+            best = start + int(pu[start : span.stop].argmax())
+            p_unsafe[i], p_cat[i] = pu[best], pc[best]
+            secs[i] = sum(dict(timing[j] for j in span).values())  # each batch its windows ran in, counted once
+            start = span.stop
+        return p_unsafe, p_cat, secs
 
     def detect(self, texts: str | Sequence[str], policy: str | Policy | None = None) -> list[Verdict]:
         """One Verdict per text (a single string gives a one-item list)."""
@@ -313,9 +317,9 @@ class Guard:
         self, texts: str | Sequence[str], *, force_reply: bool = False, policy: str | Policy | None = None
     ) -> list[CheckResult]:
         """Detect, then generate a reply where the policy blocks (or for every text with force_reply)."""
-        verdicts = self.detect(texts, policy=policy)
-        texts = [texts] if isinstance(texts, str) else list(texts)
         pol = load_policy(policy) if policy is not None else self.policy
+        verdicts = self.detect(texts, policy=pol)
+        texts = [texts] if isinstance(texts, str) else list(texts)
         results = []
         for text, v in zip(texts, verdicts):
             need = force_reply or v.action == Action.BLOCK

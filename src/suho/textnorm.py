@@ -44,7 +44,7 @@ def _compose(run: str) -> str:
             tail = 0
             nxt = run[i + 2] if i + 2 < len(run) else ""
             after = run[i + 3] if i + 3 < len(run) else ""
-            if nxt and nxt in _TAILS[1:] and not (after and after in _VOWELS):
+            if nxt in _TAILS[1:] and not (after and after in _VOWELS):
                 tail = _TAILS.index(nxt)
             out.append(chr(0xAC00 + (lead * 21 + vowel) * 28 + tail))
             i += 3 if tail else 2

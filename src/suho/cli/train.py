@@ -31,6 +31,5 @@ def _run(args) -> int:
         from suho.model.card import write_card
 
         evaluate_file(str(path), cfg.dev_file, out_dir=path / "dev_eval")
-        summary = (path / "dev_eval" / "summary.md").read_text(encoding="utf-8").replace("](", "](dev_eval/")
-        write_card(path, summary.split("\n", 1)[1])  # drop the summary's own title
+        write_card(path)  # again, now with the dev results
     return 0

@@ -13,7 +13,6 @@ The classifier prompt is written once (`CLASSIFIER_PROMPT`) and shared by the LM
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -344,10 +343,9 @@ def _lm(kind: str, arg: str | None, opts: BaselineOptions) -> LMClassifier:
 
 
 def _chat(kind: str, arg: str | None, opts: BaselineOptions) -> ChatClassifier:
-    from suho.synth.client import ChatClient
+    from suho.synth.client import ChatClient, resolve_base_url
 
-    url = opts.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-    client = ChatClient(url, arg, api_key_env=opts.api_key_env)
+    client = ChatClient(resolve_base_url(opts.base_url), arg, api_key_env=opts.api_key_env)
     return ChatClassifier(client, f"{kind}:{arg}", opts.policy, in_context=kind == "openai-ic")
 
 

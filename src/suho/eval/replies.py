@@ -137,19 +137,14 @@ def main() -> None:
     ap.add_argument("--per-category", type=int, default=10)
     ap.add_argument("--out", type=Path, default=Path("reports/replies"))
     ap.add_argument("--judge", metavar="MODEL", help="OpenAI-compatible chat model that scores each reply")
-    ap.add_argument("--base-url", help="the judge's endpoint (default $OPENAI_BASE_URL)")
+    ap.add_argument("--base-url", help="the judge's endpoint (default $OPENAI_BASE_URL, else OpenAI's API)")
     ap.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the judge's key")
     args = ap.parse_args()
     client = None
     if args.judge:
-        import os
+        from suho.synth.client import ChatClient, resolve_base_url
 
-        from suho.synth.client import ChatClient
-
-        url = args.base_url or os.environ.get("OPENAI_BASE_URL")
-        if not url:
-            ap.error("--judge needs --base-url or $OPENAI_BASE_URL")
-        client = ChatClient(url, args.judge, api_key_env=args.api_key_env)
+        client = ChatClient(resolve_base_url(args.base_url), args.judge, api_key_env=args.api_key_env)
     from suho.guard import load_guard
 
     guard = load_guard(args.model)  # replies use each language's pack (POLICY_FOR)

@@ -60,12 +60,16 @@ def render_card(meta: dict, dev_summary: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def write_card(model_dir: str | Path, dev_summary: str | None = None) -> Path:
-    """Write README.md from the model's suho_model.json (and a dev summary in Markdown, if given)."""
+def write_card(model_dir: str | Path) -> Path:
+    """Write README.md from the model's suho_model.json, with its `dev_eval/summary.md` when that exists."""
     from suho.model.adapter import META_FILE
 
     path = Path(model_dir)
     meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
+    dev = path / "dev_eval" / "summary.md"
+    summary = None
+    if dev.is_file():  # drop its title; its links are relative to dev_eval/
+        summary = dev.read_text(encoding="utf-8").split("\n", 1)[1].replace("](", "](dev_eval/")
     out = path / "README.md"
-    out.write_text(render_card(meta, dev_summary), encoding="utf-8")
+    out.write_text(render_card(meta, summary), encoding="utf-8")
     return out

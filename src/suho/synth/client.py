@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     import httpx
 
 Messages = list[dict[str, str]]
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+def resolve_base_url(base_url: str | None) -> str:
+    """The endpoint to use: the one given, else $OPENAI_BASE_URL, else OpenAI's API."""
+    return base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
 
 
 class TeacherError(RuntimeError):
