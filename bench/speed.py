@@ -3,9 +3,10 @@
     python bench/speed.py [--model DIR] [--repeats 30]
 
 Prints: measured fp32 matmul GFLOPS and the compute bound it implies; single-query detection latency p50/p95
-(Korean and English); batched throughput at batch 1/8/32; the same for the naive path (a full forward with the
-262k-vocabulary LM head, as `generate` of one label token does) and the ratio; cold start and peak RSS (fresh
-process, model cache warm); reply time-to-first-token and tokens/s.
+(Korean and English) and batched throughput at batch 1/8/32 for the fast engine (fp32 and int8) and the transformers
+reference path; the naive path (a full forward with the 262k-vocabulary LM head, as `generate` of one label token
+does) and the ratio; dev-set weighted F1 of fp32 and int8; reply time-to-first-token and tokens/s; cold start and peak
+RSS (fresh process, model cache warm).
 """
 
 from __future__ import annotations
@@ -48,12 +49,14 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
-def cold_start(model: str | None) -> dict:
+def cold_start(model: str | None, precision: str) -> dict:
+    # peak RSS from /proc (VmHWM): getrusage's ru_maxrss survives fork+exec, so a child started by a big parent
+    # would report the parent's peak
     code = (
-        "import time,resource;t=time.time();from suho import load_guard;"
-        f"g=load_guard({model!r});g.detect('안녕하세요');"
-        "import json;print(json.dumps({'seconds':time.time()-t,"
-        "'peak_rss_mb':resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024}))"
+        "import time;t=time.time();from suho import load_guard;"
+        f"g=load_guard({model!r},precision={precision!r});g.detect('안녕하세요');s=time.time()-t;"
+        "import json,re;hwm=int(re.search(r'VmHWM:\\s+(\\d+)',open('/proc/self/status').read()).group(1));"
+        "print(json.dumps({'seconds':s,'peak_rss_mb':hwm/1024}))"
     )
     t = time.time()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -62,57 +65,86 @@ def cold_start(model: str | None) -> dict:
     return res
 
 
+def latency(guard, texts: list[str], repeats: int) -> tuple[float, float]:
+    lat = []
+    for i in range(repeats):
+        t = time.perf_counter()
+        guard.detect(texts[i % len(texts)])
+        lat.append((time.perf_counter() - t) * 1000)
+    return pct(lat, 50), pct(lat, 95)
+
+
+def throughput(guard, texts: list[str], batch_size: int) -> float:
+    g = guard.with_policy(guard.policy)
+    g.batch_size = batch_size
+    t = time.perf_counter()
+    g.detect(texts)
+    return len(texts) / (time.perf_counter() - t)
+
+
+def naive_throughput(ref, texts: list[str], batch_size: int) -> float:
+    """Full forward through the 262k-vocabulary LM head, no caching (what `generate` of one label token computes)."""
+    tok, model = ref.tokenizer, ref.model
+    t = time.perf_counter()
+    with torch.inference_mode():
+        for s in range(0, len(texts), batch_size):
+            seqs = [ref._prompt(x) for x in texts[s : s + batch_size]]
+            width = max(map(len, seqs))
+            pad = tok.pad_token_id or 0
+            batch = torch.tensor([x + [pad] * (width - len(x)) for x in seqs])
+            mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in seqs])
+            model(input_ids=batch, attention_mask=mask, use_cache=False).logits.argmax(-1)
+    return len(texts) / (time.perf_counter() - t)
+
+
+def dev_f1(guard) -> float:
+    from suho.eval.benchmarks import load_benchmark
+    from suho.eval.metrics import binary_table
+
+    items = load_benchmark("dev")
+    verdicts = guard.detect([it.text for it in items])
+    return binary_table([it.label for it in items], [v.label.value for v in verdicts])["weighted"]["f1"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None)
     ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--no-dev", action="store_true", help="skip the dev-set F1 of each precision")
     args = ap.parse_args()
     from suho.guard import load_guard
 
     gflops = matmul_gflops()
-    guard = load_guard(args.model)
-    body = guard._body
-    n_params = sum(p.numel() for n, p in body.named_parameters() if "embed_tokens" not in n)
-    ids = guard._prompt(KO[0]) + [guard.tmap.unsafe]
+    guards = {p: load_guard(args.model, engine="fast", precision=p) for p in ("fp32", "int8")}
+    ref = load_guard(args.model, engine="hf")  # transformers + PEFT: the reference and the naive path
+    n_params = guards["fp32"]._body.n_body_params()
+    ids = ref._prompt(KO[0]) + [ref.tmap.unsafe]
     bound_ms = 2 * n_params * len(ids) / (gflops * 1e9) * 1000
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
     print(f"fp32 matmul: {gflops:.0f} GFLOPS; transformer body {n_params / 1e6:.0f}M params (embeddings excluded)")
-    print(f"compute bound for a {len(ids)}-token query: {bound_ms:.1f} ms")
+    print(f"compute bound for a {len(ids)}-token query: {bound_ms:.1f} ms (fp32)")
 
-    guard.detect(KO + EN)  # warm-up
-    for name, texts in (("Korean", KO), ("English", EN)):
-        lat = []
-        for i in range(args.repeats):
-            t = time.perf_counter()
-            guard.detect(texts[i % len(texts)])
-            lat.append((time.perf_counter() - t) * 1000)
-        print(f"single-query detection, {name}: p50 {pct(lat, 50):.1f} ms, p95 {pct(lat, 95):.1f} ms")
-
-    pool = (KO + EN) * 8
-    rows = []
+    pool = (KO + EN) * 13
+    engines = {"fast fp32": guards["fp32"], "fast int8": guards["int8"], "hf (label rows only)": ref}
+    for g in engines.values():
+        g.detect(KO + EN)  # warm-up
+    for name, g in engines.items():
+        ko, en = latency(g, KO, args.repeats), latency(g, EN, args.repeats)
+        print(f"{name:22s} single query p50/p95: Korean {ko[0]:.1f}/{ko[1]:.1f} ms, English {en[0]:.1f}/{en[1]:.1f} ms")
     for bs in (1, 8, 32):
-        g = guard.with_policy(guard.policy)
-        g.batch_size = bs
-        n = max(bs * 4, 32)
-        texts = (pool * 4)[:n]
-        t = time.perf_counter()
-        g.detect(texts)
-        qps = n / (time.perf_counter() - t)
-        # naive path: full forward through the 262k-vocabulary LM head (what generate() of one label token computes)
-        tok, model = guard.tokenizer, guard.model
-        t = time.perf_counter()
-        with torch.inference_mode():
-            for s in range(0, n, bs):
-                seqs = [guard._prompt(x) for x in texts[s : s + bs]]
-                width = max(map(len, seqs))
-                pad = tok.pad_token_id or 0
-                batch = torch.tensor([x + [pad] * (width - len(x)) for x in seqs])
-                mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in seqs])
-                model(input_ids=batch, attention_mask=mask, use_cache=False).logits.argmax(-1)
-        naive = n / (time.perf_counter() - t)
-        rows.append((bs, qps, naive))
-        print(f"batch {bs:2d}: {qps:6.1f} queries/s (naive full-vocabulary path {naive:5.1f} q/s, {qps / naive:.1f}x)")
+        texts = pool[: max(bs * 4, 32)]
+        naive = naive_throughput(ref, texts, bs)
+        cells = [f"{name} {throughput(g, texts, bs):6.1f}" for name, g in engines.items()]
+        fast = throughput(guards["fp32"], texts, bs)
+        print(
+            f"batch {bs:2d} queries/s: " + ", ".join(cells) + f"; naive full-vocabulary path {naive:5.1f} "
+            f"(fast fp32 {fast / naive:.1f}x)"
+        )
+    if not args.no_dev:
+        f1 = {p: dev_f1(g) for p, g in guards.items()}
+        print(f"dev weighted F1: fp32 {f1['fp32']:.4f}, int8 {f1['int8']:.4f} (diff {f1['int8'] - f1['fp32']:+.4f})")
 
+    guard = guards["fp32"]
     t = time.perf_counter()
     r = guard.respond(KO[0], max_new_tokens=1, mode="generated")
     ttft = (time.perf_counter() - t) * 1000
@@ -121,11 +153,12 @@ def main() -> None:
     secs = time.perf_counter() - t
     n_tok = len(guard.tokenizer(r.text, add_special_tokens=False)["input_ids"])
     print(f"reply: time to first token {ttft:.0f} ms; {n_tok} tokens in {secs:.2f} s ({n_tok / secs:.1f} tokens/s)")
-    cs = cold_start(args.model)
-    print(
-        f"cold start (new process, cache warm): {cs['seconds']:.1f} s to first verdict "
-        f"({cs['process_seconds']:.1f} s with interpreter start); peak RSS {cs['peak_rss_mb']:.0f} MB"
-    )
+    for precision in ("fp32", "int8"):
+        cs = cold_start(args.model, precision)
+        print(
+            f"cold start {precision} (new process, cache warm): {cs['seconds']:.1f} s to first verdict "
+            f"({cs['process_seconds']:.1f} s with interpreter start); peak RSS {cs['peak_rss_mb']:.0f} MB"
+        )
 
 
 if __name__ == "__main__":

@@ -87,7 +87,7 @@ def test_batches_are_deterministic_and_order_independent(tiny_guard):
 
 def test_policy_switch_changes_action_without_reload(tiny_guard):
     g_en = tiny_guard.with_policy("en-US")
-    assert g_en.model is tiny_guard.model  # same weights, no reload
+    assert g_en._body is tiny_guard._body  # same weights, no reload
     assert g_en.policy.name == "en-US"
 
 

@@ -21,7 +21,8 @@ import torch
 from suho.data.schema import Label
 from suho.lang import detect_language
 from suho.model.adapter import decoder, load_guard_model, output_matrix
-from suho.model.format import prompt_ids
+from suho.model.fast import FastGemma3
+from suho.model.format import prefix_ids, prompt_ids
 from suho.paths import REPO_ROOT
 from suho.policy import CATEGORY_IDS, Action, Category, Policy, load_policy
 from suho.policy.taxonomy import taxonomy
@@ -106,17 +107,21 @@ def decide(
 class Guard:
     """A loaded guard model plus an active policy. Thread-compatible for reads; one forward at a time."""
 
-    def __init__(self, model, tokenizer, tmap, artifacts, policy: Policy, batch_size: int = 32):
+    def __init__(self, model, tokenizer, tmap, artifacts, policy: Policy, batch_size: int = 32, body=None):
+        """`model`: the merged HF model (reference path), or None with `body` a FastGemma3 (fast path)."""
         self.model = model
         self.tokenizer = tokenizer
         self.tmap = tmap
         self.artifacts = artifacts
         self.policy = policy
         self.batch_size = batch_size
-        self._body = decoder(model)
+        self._body = body if body is not None else decoder(model)
         self._label_rows = artifacts.label_rows
         self._reply_vocab = artifacts.reply_vocab
-        self._reply_rows = output_matrix(model).detach()[self._reply_vocab].clone()
+        out = output_matrix(model) if model is not None else self._body.embed  # Gemma ties input and output
+        self._reply_rows = out.detach()[self._reply_vocab].clone()
+        if isinstance(self._body, FastGemma3) and self._body._prefix is None:
+            self._body.set_prefix(prefix_ids(tokenizer))  # its keys/values, computed once for every query
         self._eot_row = int((self._reply_vocab == tmap.end_of_turn).nonzero()[0, 0])
         self._pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         self._template_tokens = len(prompt_ids(tokenizer, ""))  # BOS + chat turn around the query
@@ -125,9 +130,16 @@ class Guard:
     def name(self) -> str:
         return self.artifacts.path.name
 
+    @property
+    def engine(self) -> str:
+        """`fast-fp32` / `fast-int8` (suho.model.fast) or `hf` (the transformers reference path)."""
+        return f"fast-{self._body.precision}" if isinstance(self._body, FastGemma3) else "hf"
+
     def with_policy(self, policy: str | Path | Policy) -> Guard:
         """The same loaded model under another policy (no reload)."""
-        return Guard(self.model, self.tokenizer, self.tmap, self.artifacts, load_policy(policy), self.batch_size)
+        return Guard(
+            self.model, self.tokenizer, self.tmap, self.artifacts, load_policy(policy), self.batch_size, self._body
+        )
 
     # -- detection ---------------------------------------------------------------------------------------------
     def _prompt(self, text: str) -> list[int]:
@@ -349,17 +361,37 @@ def _check_texts(texts: Sequence[str]) -> None:
             raise ValueError(f"texts[{i}] is empty or whitespace only")
 
 
+ENGINES = ("auto", "fast", "hf")
+
+
 def load_guard(
     model: str | Path | None = None,
     policy: str | Path | Policy = "ko-KR",
     *,
     batch_size: int = 32,
     threads: int | None = None,
+    engine: str = "auto",
+    precision: str | None = None,
 ) -> Guard:
-    """The trained guard: `model` (a suho model dir), else `$SUHO_MODEL`, else the shipped `models/suho-ko-270m`."""
+    """The trained guard: `model` (a suho model dir), else `$SUHO_MODEL`, else the shipped `models/suho-ko-270m`.
+
+    engine: `fast` (suho.model.fast: Gemma 3 bases; merged weights cached once, memory-mapped), `hf` (transformers
+    + PEFT, any base: the reference path), `auto` (fast when the base supports it). precision: `fp32` (default) or
+    `int8` (fast engine only; `$SUHO_PRECISION` sets the default).
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    precision = precision or os.environ.get("SUHO_PRECISION") or "fp32"
     if threads:
         torch.set_num_threads(threads)
     path = Path(model or os.environ.get("SUHO_MODEL") or DEFAULT_MODEL).expanduser()
     pol = load_policy(policy)
+    from suho.model.runtime import fast_supported, load_fast
+
+    if engine == "fast" or (engine == "auto" and fast_supported(path)):
+        body, tok, tmap, art = load_fast(path, precision=precision)
+        return Guard(None, tok, tmap, art, pol, batch_size=batch_size, body=body)
+    if precision != "fp32":
+        raise ValueError(f"precision {precision!r} needs the fast engine (Gemma 3 bases); the hf engine runs fp32")
     m, tok, tmap, art = load_guard_model(path)
     return Guard(m, tok, tmap, art, pol, batch_size=batch_size)

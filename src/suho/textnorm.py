@@ -5,8 +5,9 @@ after every syllable), `대.마.초` or `대🌿마🌿초` (symbols between syl
 zero-width characters inside words. Each rule below fires only on text that has the disguise, so clean text — every
 row of our train and dev sets, a test checks — is returned as is and its verdict cannot change.
 
-Not handled here (yet): digit/letter swaps (`시1발`: `제1회` is clean Korean), 초성-only abbreviations (`ㅈㅅ` has no
-vowels to recover), romanised Korean and repeated characters; those need training data, not rules.
+Not handled here: digit/letter swaps (`시1발`: `제1회` is clean Korean), 초성-only abbreviations (`ㅈㅅ` has no
+vowels to recover), romanised Korean, repeated characters, spacing inside one short word; no rule can undo those
+without changing clean text, so the model learns them from disguised training copies (`suho.data.obfuscate`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ _SYL = "[\uac00-\ud7a3]"
 # "한 줄 한 줄 다", but in our 13k train/dev rows never six in a row)
 _SPACED = re.compile(f"(?<![\uac00-\ud7a3])(?:{_SYL} ){{5,}}{_SYL}(?![\uac00-\ud7a3])")
 # syllables separated by the same run of symbols/emoji, 3+ syllables: "대.마.초", "대*마*초", "자🔪살"
-_SEP = r"[^\w\s\uac00-\ud7a3]{1,3}"
+_SEP = r"(?:[^\w\s\uac00-\ud7a3]|_){1,3}"
 _SEPARATED = re.compile(f"{_SYL}(?:({_SEP}){_SYL})(?:\\1{_SYL})+|{_SYL}[\U0001f000-\U0001faff\u2600-\u27bf]+{_SYL}")
 
 

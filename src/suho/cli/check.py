@@ -28,6 +28,12 @@ def add_parser(sub) -> None:
     p.add_argument("--force-reply", action="store_true", help="generate a safeguard reply even for safe texts")
     p.add_argument("--no-reply", action="store_true", help="detection only")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument(
+        "--precision",
+        choices=("fp32", "int8"),
+        help="fast-engine precision (default: $SUHO_PRECISION or fp32); int8 is faster, see the model card for its F1",
+    )
+    p.add_argument("--engine", choices=("auto", "fast", "hf"), default="auto", help="inference engine (default: auto)")
     p.set_defaults(func=_run)
 
 
@@ -89,7 +95,9 @@ def _run(args) -> int:
         )
     if not texts:
         raise ValueError("no texts: pass TEXT arguments, --file, or lines on standard input")
-    guard = load_guard(args.model, policy=args.policy, batch_size=args.batch_size)
+    guard = load_guard(
+        args.model, policy=args.policy, batch_size=args.batch_size, engine=args.engine, precision=args.precision
+    )
     lang = "ko" if guard.policy.culture.startswith("ko") else "en"
     out = args.out.open("w", encoding="utf-8") if args.out else None
     failed = 0

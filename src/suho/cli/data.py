@@ -54,6 +54,11 @@ def _stats(args) -> int:
         for src in sorted({x for x, _ in s["source_label"]}):
             print(f"| {src} | {s['source_label'][(src, 'safe')]} | {s['source_label'][(src, 'unsafe')]} |")
         print(f"\nunsafe rows with a safeguard reply: ko {s['with_reply']['ko']}, en {s['with_reply']['en']}\n")
+        if s["obfuscated"]:
+            print("| obfuscated copies (kind) | safe | unsafe |\n|---|---:|---:|")
+            for kind in sorted({k for k, _ in s["obfuscated"]}):
+                print(f"| {kind} | {s['obfuscated'][(kind, 'safe')]} | {s['obfuscated'][(kind, 'unsafe')]} |")
+            print()
     return 0
 
 

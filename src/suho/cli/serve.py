@@ -34,6 +34,12 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--config", help="YAML file with ServeSettings fields (CLI flags override it)")
     p.add_argument("--model", help="suho model dir (default: $SUHO_MODEL or the shipped models/suho-ko-270m)")
+    p.add_argument(
+        "--precision",
+        choices=("fp32", "int8"),
+        help="fast-engine precision (default: $SUHO_PRECISION or fp32); int8 is faster, see the model card for its F1",
+    )
+    p.add_argument("--engine", choices=("auto", "fast", "hf"), default="auto", help="inference engine (default: auto)")
     p.add_argument("--policy", default="ko-KR", help="default policy pack name or YAML path (default ko-KR)")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
@@ -64,7 +70,14 @@ def _run(args) -> int:
 
     def load():
         try:
-            return load_guard(args.model, policy=args.policy, batch_size=settings.max_batch_size, threads=args.threads)
+            return load_guard(
+                args.model,
+                policy=args.policy,
+                batch_size=settings.max_batch_size,
+                threads=args.threads,
+                engine=args.engine,
+                precision=args.precision,
+            )
         except Exception:
             server.should_exit = True  # no point serving 503s from an interactive run: stop, the log says why
             raise

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from suho.data.normalize import near_duplicates, near_matches, norm_key
+from suho.data.obfuscate import training_variants
 from suho.data.schema import Label, Record, read_jsonl, write_jsonl
 from suho.data.sources import SOURCES, eval_texts, read_source
 from suho.paths import REPO_ROOT, shared_data_dir
@@ -53,6 +54,10 @@ CAPS: dict[tuple[str, str, str | None], int] = {
 }
 
 
+# disguised copies (suho.data.obfuscate) of this many unsafe and this many safe Korean train rows
+OBFUSCATED_PER_LABEL = 700
+
+
 class LeakageError(RuntimeError):
     """A training text also appears in an evaluation set or in dev."""
 
@@ -61,6 +66,7 @@ class LeakageError(RuntimeError):
 class BuildReport:
     train: int = 0
     dev: int = 0
+    obfuscated: int = 0
     dropped: Counter = field(default_factory=Counter)  # reason -> count
     near_duplicate_examples: list[str] = field(default_factory=list)
 
@@ -116,11 +122,18 @@ def check_near_copies(rows: list[Record], forbidden: dict[str, list[str]], thres
 
 
 def split(records: list[Record], rng: random.Random, dev_fraction: float) -> tuple[list[Record], list[Record]]:
-    """Stratified by (label/category, language): each stratum gives round(fraction * n) rows (at least 1 if n >= 5)."""
+    """Stratified by (label/category, language): each stratum gives round(fraction * n) rows (at least 1 if n >= 5).
+
+    Rows whose seed file already names their split (`"split": "train"|"dev"`, e.g. contrast pairs kept together) go
+    there and take no part in the draw, so adding such a file leaves every other row's split as it was.
+    """
     strata: dict[tuple, list[Record]] = defaultdict(list)
-    for r in records:
-        strata[(r.category or "safe", r.language)].append(r)
     train, dev = [], []
+    for r in records:
+        if r.split in ("train", "dev"):
+            (train if r.split == "train" else dev).append(r)
+        else:
+            strata[(r.category or "safe", r.language)].append(r)
     for key in sorted(strata):
         rows = strata[key][:]
         rng.shuffle(rows)
@@ -142,6 +155,7 @@ def build(
     dev_fraction: float = 0.1,
     shared: Path | None = None,
     near_dup_threshold: float = 0.8,
+    obfuscated_per_label: int = OBFUSCATED_PER_LABEL,
     progress: Callable[[str], None] = print,
 ) -> BuildReport:
     root = shared or shared_data_dir()
@@ -188,6 +202,13 @@ def build(
     pool = [r for i, r in enumerate(pool) if i not in drop]
 
     train, dev = split(pool, rng, dev_fraction)
+    if obfuscated_per_label:
+        # disguised copies of train rows only (dev's disguised copies are the ko-obfuscated benchmark)
+        extra = training_variants(train, obfuscated_per_label, obfuscated_per_label, seed=seed)
+        report.obfuscated = len(extra)
+        progress(f"obfuscated training variants: {len(extra)}")
+        train = train + extra
+        random.Random(seed + 1).shuffle(train)
     check_leakage(train, {**forbidden, "dev": [r.text for r in dev]})
     report.train = write_jsonl(Path(out_dir) / "train.jsonl", train)
     report.dev = write_jsonl(Path(out_dir) / "dev.jsonl", dev)
@@ -203,4 +224,7 @@ def stats(records: list[Record]) -> dict[str, Counter]:
         ),
         "source_label": Counter((r.source, r.label.value) for r in records),
         "with_reply": Counter(r.language for r in records if r.label == Label.UNSAFE and r.response),
+        "obfuscated": Counter(
+            (t.split(":", 1)[1], r.label.value) for r in records for t in r.tags if t.startswith("obfuscated:")
+        ),
     }

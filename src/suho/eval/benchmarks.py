@@ -65,6 +65,22 @@ def _dev() -> list[Item]:
     return _from_records(REPO_ROOT / "data" / "dev.jsonl")
 
 
+@register(
+    "ko-obfuscated",
+    "Korean dev rows, each disguised three ways by suho.data.obfuscate (jamo, spacing, separators, zero-width, "
+    "초성, digit swaps, romanisation, repeats); group = 'kind · label'. Never trained on: training copies come from "
+    "train rows only",
+)
+def _ko_obfuscated() -> list[Item]:
+    from suho.data.obfuscate import variants
+
+    rows = [r for r in read_jsonl(REPO_ROOT / "data" / "dev.jsonl") if r.language == "ko"]
+    return [
+        Item(r.text, r.label.value, r.category, "ko", f"{kind} · {r.label.value}")
+        for r, kind in variants(rows, per_record=3, seed=7)
+    ]
+
+
 @register("xstest", "XSTest v2 (Röttger et al. 2024): label column as is; group = prompt type")
 def _xstest() -> list[Item]:
     with (shared_data_dir() / "xstest" / "xstest_prompts.csv").open(encoding="utf-8") as fh:

@@ -28,6 +28,7 @@ def evaluate(guard, items: list[Item], name: str, out_dir: Path | None = None, *
     res: dict = {
         "benchmark": name,
         "model": guard.name,
+        "engine": getattr(guard, "engine", None),
         "policy": guard.policy.name,
         "n": len(items),
         "seconds": round(seconds, 1),

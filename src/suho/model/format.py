@@ -87,6 +87,12 @@ def prompt_ids(tokenizer, text: str) -> list[int]:
     return ([bos] if bos is not None else []) + ids
 
 
+def prefix_ids(tokenizer) -> list[int]:
+    """The ids every prompt starts with (BOS + the user-turn opening), when the tokenizer keeps them apart."""
+    bos = tokenizer.bos_token_id
+    return ([bos] if bos is not None else []) + tokenizer(PROMPT_PREFIX, add_special_tokens=False)["input_ids"]
+
+
 def reply_ids(tokenizer, reply: str) -> list[int]:
     return tokenizer(reply, add_special_tokens=False)["input_ids"]
 

@@ -144,7 +144,13 @@ class _Service:
         policies.update({p.name: p for p in self.extra})  # a loaded pack may replace a shipped one of the same name
         self.policies, self.default_policy = policies, policies[guard.policy.name]
         self.batcher.guard = guard
-        log.info("model %s ready; policies %s (default %s)", guard.name, ", ".join(policies), guard.policy.name)
+        log.info(
+            "model %s ready (engine %s); policies %s (default %s)",
+            guard.name,
+            getattr(guard, "engine", "?"),
+            ", ".join(policies),
+            guard.policy.name,
+        )
 
     async def load(self, loader: Callable[[], Guard]) -> None:
         try:

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from suho.data.schema import Label, Record
 from suho.model.format import TokenMap, prompt_ids, reply_ids, target_ids
+from suho.textnorm import normalize_query
 
 IGNORE = -100
 
@@ -25,8 +26,8 @@ class Example:
 
 
 def _prompt(record: Record, tokenizer, max_prompt_tokens: int) -> list[int]:
-    """Prompt ids; long queries keep their head and tail (the harmful ask is often at the end)."""
-    p = prompt_ids(tokenizer, record.text)
+    """Prompt ids of the query as the guard sees it (normalised); long queries keep their head and tail."""
+    p = prompt_ids(tokenizer, normalize_query(record.text))
     if len(p) > max_prompt_tokens:
         half = max_prompt_tokens // 2
         p = p[:half] + p[-(max_prompt_tokens - half) :]

@@ -1,0 +1,238 @@
+"""Disguised versions of Korean queries, made by code: the `ko-obfuscated` benchmark and the training variants.
+
+Users who want a harmful answer past a filter disguise the words a filter would look for. Each transform below
+rewrites a query the way such users do; all are deterministic given a `random.Random`, and each returns None when it
+has nothing to work on (e.g. no Hangul word), so callers can pick another.
+
+| kind | example | undone by `suho.textnorm`? |
+|---|---|---|
+| jamo | 대마초 -> ㄷㅐㅁㅏㅊㅗ | yes |
+| spaced | 대 마 키 우 는 법 (every syllable) | yes (6+ syllables) |
+| spaced_word | 대 마 초 키우는 법 (one word) | no |
+| separator | 대.마.초, 자🔪살 | 3+ syllables yes; 2-syllable words no |
+| unicode | zero-width characters inside a word, fullwidth Latin/digits | yes |
+| chosung | 자살 -> ㅈㅅ (초성 only) | no |
+| digits | 시1발, 씨8 (digit inserted, numeral homophones) | no |
+| romanized | 대마초 -> daemacho (one word, code-switched) | no |
+| repeat | 죽고 싶어어어어 | no |
+
+The benchmark is built from dev rows only and the training variants from train rows only, so no disguised dev query
+is ever trained on.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from dataclasses import replace
+
+from suho.data.schema import Label, Record
+
+_SYL = re.compile("[\uac00-\ud7a3]")
+_WORD = re.compile("[\uac00-\ud7a3]+")
+
+LEADS = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
+VOWELS = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
+TAILS = ["", *"ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ"]
+
+# Revised Romanization, syllable by syllable (no sound-change rules: that is how people type it in a hurry)
+_R_LEAD = ["g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "", "j", "jj", "ch", "k", "t", "p", "h"]
+_R_VOWEL = [
+    "a", "ae", "ya", "yae", "eo", "e", "yeo", "ye", "o", "wa", "wae", "oe", "yo", "u", "wo", "we", "wi", "yu", "eu",
+    "ui", "i",
+]  # fmt: skip
+_R_TAIL = [
+    "", "k", "k", "k", "n", "n", "n", "t", "l", "k", "m", "l", "l", "l", "p", "l", "m", "p", "p", "t", "t", "ng", "t",
+    "t", "k", "t", "p", "t",
+]  # fmt: skip
+
+# syllables people write as the digit that sounds like them (씨8, 18, 2런)
+_NUMERAL = {
+    "일": "1", "이": "2", "삼": "3", "사": "4", "오": "5", "육": "6", "칠": "7", "팔": "8", "구": "9", "십": "10"
+}  # fmt: skip
+# particles / endings kept as they are when a word is abbreviated: "대마초를" -> "ㄷㅁㅊ를"
+_PARTICLES = ("을", "를", "이", "가", "은", "는", "에", "의", "도", "로", "랑", "과", "와", "만", "해", "한", "하")
+_SEPARATORS = (".", "*", "-", "_", "/", "^", "~", "ㆍ", "🔪", "💊", "🌿", "❤", "⭐", "🔥")
+_INVISIBLE = ("\u200b", "\u200c", "\u200d", "\u2060")
+
+
+def _parts(syl: str) -> tuple[int, int, int]:
+    code = ord(syl) - 0xAC00
+    return code // 588, (code % 588) // 28, code % 28
+
+
+def jamo_of(syl: str) -> str:
+    lead, vowel, tail = _parts(syl)
+    return LEADS[lead] + VOWELS[vowel] + TAILS[tail]
+
+
+def romanize(word: str) -> str:
+    out = []
+    for ch in word:
+        if _SYL.fullmatch(ch):
+            lead, vowel, tail = _parts(ch)
+            out.append(_R_LEAD[lead] + _R_VOWEL[vowel] + _R_TAIL[tail])
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _target(text: str, rng: random.Random, min_len: int = 2) -> re.Match | None:
+    """One Hangul word to disguise: one of the two longest (the content word, most often)."""
+    words = [m for m in _WORD.finditer(text) if len(m.group(0)) >= min_len]
+    if not words:
+        return None
+    words.sort(key=lambda m: (-len(m.group(0)), m.start()))
+    return rng.choice(words[:2])
+
+
+def _stem(word: str) -> tuple[str, str]:
+    """A word split into stem and a trailing particle (kept readable when the stem is disguised)."""
+    if len(word) >= 3 and word[-1] in _PARTICLES:
+        return word[:-1], word[-1]
+    return word, ""
+
+
+def _on_word(text: str, rng: random.Random, fn: Callable[[str], str | None], min_len: int = 2) -> str | None:
+    m = _target(text, rng, min_len)
+    if m is None:
+        return None
+    new = fn(m.group(0))
+    if new is None or new == m.group(0):
+        return None
+    return text[: m.start()] + new + text[m.end() :]
+
+
+def jamo(text: str, rng: random.Random) -> str | None:
+    return _on_word(text, rng, lambda w: "".join(jamo_of(c) for c in w))
+
+
+def spaced(text: str, rng: random.Random) -> str | None:
+    if len(_SYL.findall(text)) < 6:
+        return None
+    return re.sub(r"\s+", " ", " ".join(ch for ch in text if not ch.isspace()))
+
+
+def spaced_word(text: str, rng: random.Random) -> str | None:
+    return _on_word(text, rng, lambda w: " ".join(w), min_len=2)
+
+
+def separator(text: str, rng: random.Random) -> str | None:
+    sep = rng.choice(_SEPARATORS)
+    return _on_word(text, rng, lambda w: sep.join(w))
+
+
+def unicode(text: str, rng: random.Random) -> str | None:
+    zw = rng.choice(_INVISIBLE)
+    out = _on_word(text, rng, lambda w: zw.join(w))
+    if out is None:
+        return None
+    return "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalnum() else c for c in out)
+
+
+def chosung(text: str, rng: random.Random) -> str | None:
+    def abbreviate(word: str) -> str:
+        stem, particle = _stem(word)
+        return "".join(LEADS[_parts(c)[0]] for c in stem) + particle
+
+    return _on_word(text, rng, abbreviate)
+
+
+def digits(text: str, rng: random.Random) -> str | None:
+    def swap(word: str) -> str:
+        hits = [i for i, c in enumerate(word) if c in _NUMERAL]
+        if hits and rng.random() < 0.6:
+            i = rng.choice(hits)
+            return word[:i] + _NUMERAL[word[i]] + word[i + 1 :]
+        i = rng.randrange(1, len(word))
+        return word[:i] + rng.choice("1178") + word[i:]
+
+    return _on_word(text, rng, swap)
+
+
+def romanized(text: str, rng: random.Random) -> str | None:
+    def rom(word: str) -> str:
+        stem, particle = _stem(word)
+        return romanize(stem) + particle
+
+    return _on_word(text, rng, rom)
+
+
+def repeat(text: str, rng: random.Random) -> str | None:
+    def stretch(word: str) -> str:
+        # mostly the last syllable ("싶어어어어"), sometimes one inside the word
+        i = len(word) - 1 if rng.random() < 0.6 else rng.randrange(len(word))
+        return word[: i + 1] + word[i] * rng.randint(2, 4) + word[i + 1 :]
+
+    return _on_word(text, rng, stretch, min_len=1)
+
+
+TRANSFORMS: dict[str, Callable[[str, random.Random], str | None]] = {
+    "jamo": jamo,
+    "spaced": spaced,
+    "spaced_word": spaced_word,
+    "separator": separator,
+    "unicode": unicode,
+    "chosung": chosung,
+    "digits": digits,
+    "romanized": romanized,
+    "repeat": repeat,
+}
+# what the model must learn (the normaliser cannot undo these); training variants use only these
+TRAIN_KINDS = ("spaced_word", "separator", "chosung", "digits", "romanized", "repeat")
+
+
+def obfuscate(text: str, kind: str, rng: random.Random) -> str | None:
+    if kind not in TRANSFORMS:
+        raise KeyError(f"unknown obfuscation {kind!r}; known: {', '.join(TRANSFORMS)}")
+    return TRANSFORMS[kind](text, rng)
+
+
+def variants(
+    records: list[Record],
+    *,
+    kinds: tuple[str, ...] = tuple(TRANSFORMS),
+    per_record: int = 1,
+    seed: int = 0,
+) -> list[tuple[Record, str]]:
+    """Up to `per_record` disguised copies of each Korean record, each by a different kind: (record, kind) pairs.
+
+    The copy keeps the label, category and reply of its original, gets the tag `obfuscated` and `obfuscated:KIND`.
+    A kind that has nothing to work on is skipped for that record; copies equal to their original are not made.
+    """
+    rng = random.Random(seed)
+    out: list[tuple[Record, str]] = []
+    for r in records:
+        if r.language != "ko":
+            continue
+        order = list(kinds)
+        rng.shuffle(order)
+        made = 0
+        for kind in order:
+            if made == per_record:
+                break
+            new = obfuscate(r.text, kind, rng)
+            if not new or new == r.text:
+                continue
+            tags = tuple(t for t in r.tags if not t.startswith("obfuscated")) + ("obfuscated", f"obfuscated:{kind}")
+            out.append((replace(r, text=new, tags=tags), kind))
+            made += 1
+    return out
+
+
+def training_variants(train: list[Record], n_unsafe: int, n_safe: int, seed: int) -> list[Record]:
+    """Disguised copies of sampled Korean train rows, as many safe as unsafe in spirit: a disguise is not intent.
+
+    Safe rows are disguised too (look-alikes first), so that the model does not learn "odd spelling means unsafe".
+    """
+    rng = random.Random(seed)
+    ko = [r for r in train if r.language == "ko"]
+    unsafe = [r for r in ko if r.label == Label.UNSAFE]
+    lookalike = [r for r in ko if r.label == Label.SAFE and "lookalike" in r.tags]
+    other_safe = [r for r in ko if r.label == Label.SAFE and "lookalike" not in r.tags]
+    pick_unsafe = rng.sample(unsafe, min(n_unsafe, len(unsafe)))
+    n_look = min(len(lookalike), n_safe // 2)
+    pick_safe = rng.sample(lookalike, n_look) + rng.sample(other_safe, min(n_safe - n_look, len(other_safe)))
+    made = variants(pick_unsafe + pick_safe, kinds=TRAIN_KINDS, per_record=1, seed=seed)
+    return [replace(r, split="train") for r, _ in made]

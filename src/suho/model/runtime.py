@@ -1,0 +1,74 @@
+"""Loading a guard for inference the fast way: merged weights cached once, then memory-mapped on every start.
+
+The first load of a model directory builds the guard the reference way (base + PEFT adapter, merged), converts it to
+`FastGemma3` and writes one file under `$SUHO_HOME/guards/`, keyed by the hashes of the adapter files and the base
+weights, so a retrained adapter never reuses a stale file. Every later start reads that file with `mmap` and the
+tokenizer with `tokenizers` alone: no `transformers` or `peft` import, no merge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from suho.model.adapter import GuardArtifacts, read_guard_artifacts
+from suho.model.fast import FORMAT_VERSION, FastGemma3, supports
+from suho.model.format import TokenMap, ensure_label_tokens
+from suho.model.tokenizer import LeanTokenizer
+from suho.paths import suho_home
+
+_KEY_FILES = ("adapter_model.safetensors", "adapter_config.json", "label_head.safetensors", "suho_model.json")
+
+
+def _base_dir(art: GuardArtifacts) -> Path:
+    from suho.model.base import prepare_base
+
+    return prepare_base(art.meta["base"])
+
+
+def cache_file(model_dir: Path, base_dir: Path) -> Path:
+    h = hashlib.sha256(f"fast-v{FORMAT_VERSION}".encode())
+    for name in _KEY_FILES:
+        f = Path(model_dir) / name
+        if f.is_file():
+            h.update(name.encode() + f.read_bytes())
+    manifest = base_dir / "suho_base.json"
+    h.update(manifest.read_bytes() if manifest.is_file() else str(base_dir).encode())
+    return suho_home() / "guards" / f"{Path(model_dir).resolve().name}-{h.hexdigest()[:16]}" / "decoder.pt"
+
+
+def fast_supported(model_dir: Path) -> bool:
+    art = read_guard_artifacts(model_dir)
+    cfg = _base_dir(art) / "config.json"
+    return cfg.is_file() and supports(json.loads(cfg.read_text(encoding="utf-8")))
+
+
+def load_fast(
+    model_dir: Path, *, precision: str = "fp32", progress: Callable[[str], None] | None = None
+) -> tuple[FastGemma3, LeanTokenizer, TokenMap, GuardArtifacts]:
+    """(decoder, tokenizer, token map, artifacts) for a suho model directory whose base is Gemma 3."""
+    model_dir = Path(model_dir)
+    art = read_guard_artifacts(model_dir)
+    base_dir = _base_dir(art)
+    path = cache_file(model_dir, base_dir)
+    body = None
+    if path.is_file():
+        try:
+            body = FastGemma3.load(path, precision)
+        except Exception as e:  # truncated or from another torch: rebuild it rather than fail
+            if progress:
+                progress(f"cached decoder {path} unreadable ({e}); rebuilding it")
+            path.unlink(missing_ok=True)
+    if body is None:
+        from suho.model.adapter import load_guard_model
+
+        if progress:
+            progress(f"first load of {model_dir.name}: merging the adapter and caching it in {path.parent}")
+        model, _, _, _ = load_guard_model(model_dir)
+        FastGemma3.from_hf(model).save(path)
+        del model
+        body = FastGemma3.load(path, precision)
+    tok = LeanTokenizer(base_dir)
+    return body, tok, ensure_label_tokens(tok), art
