@@ -22,7 +22,7 @@ from suho.data.schema import Label
 from suho.lang import detect_language
 from suho.model.adapter import decoder, load_guard_model, output_matrix
 from suho.model.fast import FastGemma3
-from suho.model.format import prefix_ids, prompt_ids
+from suho.model.format import prompt_ids
 from suho.paths import REPO_ROOT
 from suho.policy import CATEGORY_IDS, Action, Category, Policy, load_policy
 from suho.policy.taxonomy import taxonomy
@@ -120,8 +120,6 @@ class Guard:
         self._reply_vocab = artifacts.reply_vocab
         out = output_matrix(model) if model is not None else self._body.embed  # Gemma ties input and output
         self._reply_rows = out.detach()[self._reply_vocab].clone()
-        if isinstance(self._body, FastGemma3) and self._body._prefix is None:
-            self._body.set_prefix(prefix_ids(tokenizer))  # its keys/values, computed once for every query
         self._eot_row = int((self._reply_vocab == tmap.end_of_turn).nonzero()[0, 0])
         self._pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         self._template_tokens = len(prompt_ids(tokenizer, ""))  # BOS + chat turn around the query
@@ -386,11 +384,14 @@ def load_guard(
         torch.set_num_threads(threads)
     path = Path(model or os.environ.get("SUHO_MODEL") or DEFAULT_MODEL).expanduser()
     pol = load_policy(policy)
-    from suho.model.runtime import fast_supported, load_fast
+    from suho.model.runtime import load_fast
 
-    if engine == "fast" or (engine == "auto" and fast_supported(path)):
-        body, tok, tmap, art = load_fast(path, precision=precision)
+    fast = load_fast(path, precision=precision) if engine != "hf" else None
+    if fast is not None:
+        body, tok, tmap, art = fast
         return Guard(None, tok, tmap, art, pol, batch_size=batch_size, body=body)
+    if engine == "fast":
+        raise ValueError(f"the fast engine runs Gemma 3 bases only; {path.name}'s base needs engine='hf'")
     if precision != "fp32":
         raise ValueError(f"precision {precision!r} needs the fast engine (Gemma 3 bases); the hf engine runs fp32")
     m, tok, tmap, art = load_guard_model(path)

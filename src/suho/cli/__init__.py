@@ -1,1 +1,14 @@
 """The `suho` console script: one file per subcommand."""
+
+
+def add_engine_args(p) -> None:
+    """`--engine` / `--precision`, the same for every subcommand that loads a guard (see `suho.load_guard`)."""
+    from suho.guard import ENGINES
+    from suho.model.fast import PRECISIONS
+
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="fast-engine precision (default: $SUHO_PRECISION or fp32); int8 is faster, see the model card for its F1",
+    )
+    p.add_argument("--engine", choices=ENGINES, default="auto", help="inference engine (default: auto)")

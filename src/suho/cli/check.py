@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from suho.cli import add_engine_args
 from suho.policy import taxonomy
 
 
@@ -28,12 +29,7 @@ def add_parser(sub) -> None:
     p.add_argument("--force-reply", action="store_true", help="generate a safeguard reply even for safe texts")
     p.add_argument("--no-reply", action="store_true", help="detection only")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument(
-        "--precision",
-        choices=("fp32", "int8"),
-        help="fast-engine precision (default: $SUHO_PRECISION or fp32); int8 is faster, see the model card for its F1",
-    )
-    p.add_argument("--engine", choices=("auto", "fast", "hf"), default="auto", help="inference engine (default: auto)")
+    add_engine_args(p)
     p.set_defaults(func=_run)
 
 

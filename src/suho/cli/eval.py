@@ -11,6 +11,7 @@ import json
 import re
 from pathlib import Path
 
+from suho.cli import add_engine_args
 from suho.eval.baselines import BASELINES
 from suho.eval.benchmarks import BENCHMARKS
 
@@ -52,7 +53,7 @@ def add_parser(sub) -> None:
     p.add_argument("--base-url", help="OpenAI-compatible endpoint for openai/openai-ic (default $OPENAI_BASE_URL)")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
     p.add_argument("--policy", default="ko-KR")
-    p.add_argument("--precision", choices=("fp32", "int8"), help="fast-engine precision (default fp32)")
+    add_engine_args(p)
     p.add_argument("--out", type=Path, default=Path("reports"), help="reports/<benchmark>/ is written here")
     p.set_defaults(func=_run)
 
@@ -80,7 +81,9 @@ def _run(args) -> int:
     detectors = (
         []
         if args.no_model
-        else [load_guard(m, policy=policy, precision=args.precision) for m in (args.model or [None])]
+        else [
+            load_guard(m, policy=policy, engine=args.engine, precision=args.precision) for m in (args.model or [None])
+        ]
     )
     opts = BaselineOptions(policy=policy, base_url=args.base_url, api_key_env=args.api_key_env)
     detectors += [load_baseline(spec, opts) for spec in args.baseline]

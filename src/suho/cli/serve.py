@@ -7,6 +7,7 @@ import ipaddress
 import logging
 import sys
 
+from suho.cli import add_engine_args
 from suho.config import add_dataclass_args, resolve_config
 from suho.serve.app import ServeSettings
 
@@ -34,12 +35,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--config", help="YAML file with ServeSettings fields (CLI flags override it)")
     p.add_argument("--model", help="suho model dir (default: $SUHO_MODEL or the shipped models/suho-ko-270m)")
-    p.add_argument(
-        "--precision",
-        choices=("fp32", "int8"),
-        help="fast-engine precision (default: $SUHO_PRECISION or fp32); int8 is faster, see the model card for its F1",
-    )
-    p.add_argument("--engine", choices=("auto", "fast", "hf"), default="auto", help="inference engine (default: auto)")
+    add_engine_args(p)
     p.add_argument("--policy", default="ko-KR", help="default policy pack name or YAML path (default ko-KR)")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))

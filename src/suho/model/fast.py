@@ -28,6 +28,12 @@ _PROJECTIONS = ("qkv", "o", "gate_up", "down")
 # keeping `down` fp32 -0.018, keeping `down` and `qkv` fp32 -0.005 (their inputs carry outlier activations that
 # per-tensor dynamic quantization flattens)
 _INT8_PROJECTIONS = ("gate_up", "o")
+_LAYER_NORMS = (
+    "input_layernorm",
+    "post_attention_layernorm",
+    "pre_feedforward_layernorm",
+    "post_feedforward_layernorm",
+)
 
 
 def _packed(w: torch.Tensor, precision: str) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -104,7 +110,8 @@ class FastGemma3:
             kind: 1.0 / (base ** (torch.arange(0, self.head_dim, 2, dtype=torch.float) / self.head_dim))
             for kind, base in meta["rope_theta"].items()
         }
-        self._prefix: tuple[list[int], list[tuple[torch.Tensor, torch.Tensor]], torch.Tensor] | None = None
+        # (prefix ids [1, p], per-layer keys/values, final hidden states) of the prompt prefix, see set_prefix
+        self._prefix: tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]], torch.Tensor] | None = None
         self.precision = "fp32"
         self._lin: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {}
         self.pack(precision)
@@ -128,9 +135,8 @@ class FastGemma3:
             t[f"{i}.k_norm"] = 1.0 + sd[a + "k_norm.weight"]
             t[f"{i}.gate_up"] = torch.cat([sd[p + "mlp.gate_proj.weight"], sd[p + "mlp.up_proj.weight"]])
             t[f"{i}.down"] = sd[p + "mlp.down_proj.weight"].contiguous()
-            for n in ("input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm"):
+            for n in _LAYER_NORMS:
                 t[f"{i}.{n}"] = 1.0 + sd[p + n + ".weight"]
-            t[f"{i}.post_feedforward_layernorm"] = 1.0 + sd[p + "post_feedforward_layernorm.weight"]
         meta = {
             "format": FORMAT_VERSION,
             "n_layers": cfg.num_hidden_layers,
@@ -186,7 +192,7 @@ class FastGemma3:
                 self._lin[k] = _packed(w, "int8" if precision == "int8" and name in _INT8_PROJECTIONS else "fp32")
         self.precision = precision
         if self._prefix is not None:  # its keys/values came from the old weights
-            self.set_prefix(self._prefix[0])
+            self.set_prefix(self._prefix[0][0].tolist())
         return self
 
     # -- running -----------------------------------------------------------------------------------------------
@@ -198,8 +204,9 @@ class FastGemma3:
     def set_prefix(self, ids: list[int]) -> None:
         """Compute the keys/values of a fixed prompt prefix once; later calls whose inputs start with it skip it."""
         self._prefix = None
-        out = self(input_ids=torch.tensor([ids]), use_cache=True)
-        self._prefix = (list(ids), out.cache, out.last_hidden_state)
+        pids = torch.tensor([ids])
+        out = self(input_ids=pids, use_cache=True)
+        self._prefix = (pids, out.cache, out.last_hidden_state)
 
     @torch.inference_mode()
     def __call__(
@@ -220,8 +227,8 @@ class FastGemma3:
         head = None  # the cached prefix's hidden states, put back in front of the result
         if cache is None and self._prefix is not None and not use_cache:
             pids, pcache, phidden = self._prefix
-            p = len(pids)
-            if n > p and bool((input_ids[:, :p] == torch.tensor(pids)).all()):
+            p = pids.shape[1]
+            if n > p and bool((input_ids[:, :p] == pids).all()):
                 input_ids, past = input_ids[:, p:], p
                 cache = [(k.expand(bsz, -1, -1, -1), v.expand(bsz, -1, -1, -1)) for k, v in pcache]
                 head = phidden.expand(bsz, -1, -1)
@@ -232,8 +239,7 @@ class FastGemma3:
         h = F.embedding(input_ids, self.embed) * self.embed_scale
         positions = torch.arange(past, total)
         rope = {kind: self._cos_sin(positions, kind) for kind in self.inv_freq}
-        mask = None
-        masks: dict[str, torch.Tensor | None] = {}
+        masks: dict[str, torch.Tensor] = {}
         if past or total > self.sliding_window:
             q_pos = positions[:, None]
             k_pos = torch.arange(total)[None, :]

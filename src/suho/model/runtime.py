@@ -15,7 +15,7 @@ from pathlib import Path
 
 from suho.model.adapter import GuardArtifacts, read_guard_artifacts
 from suho.model.fast import FORMAT_VERSION, FastGemma3, supports
-from suho.model.format import TokenMap, ensure_label_tokens
+from suho.model.format import TokenMap, ensure_label_tokens, prefix_ids
 from suho.model.tokenizer import LeanTokenizer
 from suho.paths import suho_home
 
@@ -39,19 +39,17 @@ def cache_file(model_dir: Path, base_dir: Path) -> Path:
     return suho_home() / "guards" / f"{Path(model_dir).resolve().name}-{h.hexdigest()[:16]}" / "decoder.pt"
 
 
-def fast_supported(model_dir: Path) -> bool:
-    art = read_guard_artifacts(model_dir)
-    cfg = _base_dir(art) / "config.json"
-    return cfg.is_file() and supports(json.loads(cfg.read_text(encoding="utf-8")))
-
-
 def load_fast(
     model_dir: Path, *, precision: str = "fp32", progress: Callable[[str], None] | None = None
-) -> tuple[FastGemma3, LeanTokenizer, TokenMap, GuardArtifacts]:
-    """(decoder, tokenizer, token map, artifacts) for a suho model directory whose base is Gemma 3."""
+) -> tuple[FastGemma3, LeanTokenizer, TokenMap, GuardArtifacts] | None:
+    """(decoder, tokenizer, token map, artifacts) for a suho model directory, or None when its base is not one the
+    fast decoder reproduces (then the transformers path serves it)."""
     model_dir = Path(model_dir)
     art = read_guard_artifacts(model_dir)
     base_dir = _base_dir(art)
+    cfg = base_dir / "config.json"
+    if not (cfg.is_file() and supports(json.loads(cfg.read_text(encoding="utf-8")))):
+        return None
     path = cache_file(model_dir, base_dir)
     body = None
     if path.is_file():
@@ -71,4 +69,5 @@ def load_fast(
         del model
         body = FastGemma3.load(path, precision)
     tok = LeanTokenizer(base_dir)
+    body.set_prefix(prefix_ids(tok))  # the chat prefix's keys/values, computed once for every query
     return body, tok, ensure_label_tokens(tok), art
