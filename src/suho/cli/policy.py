@@ -1,9 +1,10 @@
-"""`suho policy show [NAME]` / `suho policy validate FILE...` / `suho policy list`."""
+"""`suho policy show [NAME]` / `validate FILE...` / `list` / `calibrate --data SET --out PACK.yaml`."""
 
 from __future__ import annotations
 
 import argparse
 import unicodedata
+from pathlib import Path
 
 import yaml
 
@@ -14,7 +15,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "policy",
         help="show, list or validate policy packs",
-        epilog="examples:\n  suho policy show ko-KR\n  suho policy validate my-pack.yaml",
+        epilog="examples:\n  suho policy show ko-KR\n  suho policy validate my-pack.yaml\n"
+        "  suho policy calibrate --data file:my_traffic.jsonl --max-flag-rate 0.05 --out my-pack.yaml",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ps = p.add_subparsers(dest="policy_command", required=True)
@@ -27,6 +29,32 @@ def add_parser(sub) -> None:
     val.set_defaults(func=_validate)
     ls = ps.add_parser("list", help="list the shipped packs")
     ls.set_defaults(func=lambda a: print("\n".join(available_policies())))
+    cal = ps.add_parser(
+        "calibrate",
+        help="fit a pack's thresholds to labelled data (with a held-out check) and write the new pack",
+        description="Runs the guard on labelled data, fits the threshold of every non-allow category (best weighted "
+        "F1, or best unsafe recall with at most --max-flag-rate of safe items flagged) and reports, from repeated "
+        "2-fold cross-fitting, whether the fitted thresholds beat the pack's on held-out halves. Do not calibrate on "
+        "the sets you report results on.",
+    )
+    cal.add_argument("--data", required=True, help="a benchmark name (e.g. dev) or file:PATH.jsonl in the suho schema")
+    cal.add_argument("--policy", default="ko-KR", help="the pack to start from (a shipped name or a YAML file)")
+    cal.add_argument("--model", help="suho model dir (default: $SUHO_MODEL or the shipped model)")
+    cal.add_argument("--max-flag-rate", type=float, help="at most this share of safe items flagged (else: best F1)")
+    cal.add_argument(
+        "--flag-on",
+        choices=("safe", "lookalike"),
+        default="safe",
+        help="which safe items --max-flag-rate counts: all of them, or only look-alikes (group 'lookalike')",
+    )
+    cal.add_argument("--name", help="name of the new pack (default: <policy>-calibrated)")
+    cal.add_argument("--out", required=True, type=Path, help="where to write the new pack (YAML)")
+    cal.add_argument(
+        "--force",
+        action="store_true",
+        help="write the pack even if it does not help on held-out data, or over an existing file",
+    )
+    cal.set_defaults(func=_calibrate)
 
 
 def _show(args) -> int:
@@ -65,3 +93,76 @@ def _validate(args) -> int:
             for e in exc.errors:
                 print(f"  - {e}")
     return 1 if bad else 0
+
+
+EVALUATION_SETS = ("xstest", "kosbi-test", "square-test", "ko-obfuscated")
+
+
+def _calibrate(args) -> int:
+    import numpy as np
+    from tqdm import tqdm
+
+    from suho.eval.benchmarks import load_benchmark
+    from suho.guard import load_guard
+    from suho.policy.calibrate import Scores, calibrate
+
+    if args.data in EVALUATION_SETS:
+        print(f"warning: {args.data} is an evaluation set; results reported on it after calibrating there are not "
+              "held-out results")  # fmt: skip
+    if args.out.exists() and not args.force:
+        raise ValueError(f"{args.out} exists; pass --force to overwrite it")
+    items = load_benchmark(args.data)
+    policy = load_policy(args.policy)
+    guard = load_guard(args.model, policy=policy)
+    p_unsafe, p_cat = [], []
+    bar = tqdm(total=len(items), desc="scoring")
+    for s in range(0, len(items), 256):
+        pu, pc, _ = guard.probabilities([it.text for it in items[s : s + 256]])
+        p_unsafe.append(pu.numpy())
+        p_cat.append(pc.numpy())
+        bar.update(len(pu))
+    bar.close()
+    unsafe = np.array([it.label == "unsafe" for it in items])
+    constrained = ~unsafe & (
+        np.array([it.group == "lookalike" for it in items]) if args.flag_on == "lookalike" else True
+    )
+    scores = Scores(np.concatenate(p_unsafe), np.concatenate(p_cat), unsafe, constrained)
+    cal = calibrate(scores, policy, max_flag_rate=args.max_flag_rate)
+    flag_name = "look-alikes flagged" if args.flag_on == "lookalike" else "safe flagged"
+    print(f"\n{args.data}: {len(items)} items ({int(unsafe.sum())} unsafe); objective: {cal.objective}\n")
+    print(f"{'thresholds':12} {'weighted F1':>11} {'unsafe recall':>13} {'safe flagged':>12} {flag_name:>19}")
+    _rows(cal.before, cal.after)
+    print(f"\nheld-out halves (fitted on the other half, mean of {cal.folds} folds):")
+    _rows(cal.heldout_before, cal.heldout_after)
+    changed = {c: (policy.rule(c).threshold, r.threshold) for c, r in cal.policy.rules.items()
+               if r.threshold != policy.rule(c).threshold}  # fmt: skip
+    for c, (old, new) in changed.items():
+        print(f"  {c:28} {old:.2f} -> {new:.2f}")
+    if not cal.helps and not args.force:
+        print("\nthe fitted thresholds do not beat the pack's on held-out halves: keep the pack (--force writes it)")
+        return 1
+    data = cal.policy.to_dict()
+    data["name"] = args.name or f"{policy.name}-calibrated"
+    header = (
+        f"# {data['name']}: {policy.name} with thresholds fitted by `suho policy calibrate` on {args.data} "
+        f"({len(items)} items, model {guard.name}); objective: {cal.objective}.\n"
+        f"# on that data: {_change(cal.before, cal.after, flag_name)}\n"
+        f"# on held-out halves: {_change(cal.heldout_before, cal.heldout_after, flag_name)}\n"
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+def _change(a, b, flag_name: str) -> str:
+    return (
+        f"weighted F1 {a.weighted_f1:.4f} -> {b.weighted_f1:.4f}, unsafe recall {a.unsafe_recall:.4f} -> "
+        f"{b.unsafe_recall:.4f}, {flag_name} {a.constrained_flag_rate:.4f} -> {b.constrained_flag_rate:.4f}"
+    )
+
+
+def _rows(pack, fitted) -> None:
+    for label, op in (("pack", pack), ("fitted", fitted)):
+        print(f"{label:12} {op.weighted_f1:11.4f} {op.unsafe_recall:13.4f} {op.safe_flag_rate:12.4f} "
+              f"{op.constrained_flag_rate:19.4f}")  # fmt: skip

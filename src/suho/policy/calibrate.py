@@ -1,0 +1,193 @@
+"""Fit a policy's per-category thresholds to labelled data, and say honestly whether the fit generalises.
+
+A service knows its own traffic: it may want fewer refusals of look-alike questions at some cost in recall, or the
+best F1 on its own labelled sample. `calibrate` searches the thresholds of every non-`allow` category (coordinate
+ascent over a grid, deterministic) for one of two objectives:
+
+- `f1`: the best weighted F1 (safe/unsafe) on the data;
+- `max_flag_rate=x`: the best unsafe recall while at most a share `x` of the constrained safe items (all safe items, or
+  only look-alikes) is flagged.
+
+Ten thresholds fitted on a thousand items can fit noise, so the same search is also run on random halves of the data
+and scored on the other halves (repeated 2-fold cross-fitting); `Calibration.helps` is False when, on held-out
+halves, the fitted thresholds do no better than the pack's own. The decision rule is `suho.guard.decide`, vectorised
+(a test checks that the two agree).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from suho.policy.pack import Action, Policy, policy_from_dict
+from suho.policy.taxonomy import CATEGORY_IDS
+
+GRID = tuple(round(x, 2) for x in np.arange(0.05, 0.96, 0.05))
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Model outputs on a labelled set: P(unsafe) [N], P(category | unsafe) [N, 10], truth, constrained safe items."""
+
+    p_unsafe: np.ndarray
+    p_cat: np.ndarray
+    unsafe: np.ndarray  # bool [N]: the item's label is unsafe
+    constrained: np.ndarray  # bool [N]: safe items whose flag rate `max_flag_rate` bounds
+
+    def __post_init__(self):
+        n = len(self.p_unsafe)
+        if self.p_cat.shape != (n, len(CATEGORY_IDS)) or self.unsafe.shape != (n,) or self.constrained.shape != (n,):
+            raise ValueError("Scores: p_unsafe [N], p_cat [N, 10], unsafe [N] and constrained [N] must agree")
+        if n == 0:
+            raise ValueError("Scores: no items")
+
+    def subset(self, idx: np.ndarray) -> Scores:
+        return Scores(self.p_unsafe[idx], self.p_cat[idx], self.unsafe[idx], self.constrained[idx])
+
+
+@dataclass(frozen=True)
+class Operating:
+    """How a set of thresholds does on some items."""
+
+    weighted_f1: float
+    unsafe_recall: float
+    safe_flag_rate: float  # share of all safe items flagged
+    constrained_flag_rate: float  # share of the constrained safe items flagged
+
+
+@dataclass(frozen=True)
+class Calibration:
+    policy: Policy  # the input policy with the fitted thresholds
+    objective: str
+    before: Operating  # the input policy's thresholds, on all the data
+    after: Operating  # the fitted thresholds, on the same data (optimistic: fitted there)
+    heldout_before: Operating  # the input thresholds on held-out halves (mean over folds)
+    heldout_after: Operating  # thresholds fitted on one half, scored on the other (mean over folds)
+    folds: int
+    helps: bool  # the objective is better at heldout_after than at heldout_before
+
+
+def flagged(scores: Scores, policy: Policy, thresholds: np.ndarray | None = None) -> np.ndarray:
+    """Which items `decide` labels unsafe under `policy` (with `thresholds` [10] in place of the pack's)."""
+    t = _thresholds(policy) if thresholds is None else np.asarray(thresholds, dtype=float)
+    s = scores.p_unsafe[:, None].astype(float) * scores.p_cat.astype(float)
+    out = np.zeros(len(s), dtype=bool)
+    for actions in ({Action.BLOCK}, {Action.BLOCK, Action.CAUTION}):
+        cols = np.array([i for i, c in enumerate(CATEGORY_IDS) if policy.rule(c).action in actions])
+        if len(cols) == 0:
+            continue
+        part = s[:, cols]
+        top = cols[part.argmax(1)]
+        out |= part.sum(1) >= t[top]
+    return out
+
+
+def operating(scores: Scores, pred: np.ndarray) -> Operating:
+    y = scores.unsafe
+    safe = ~y
+    return Operating(
+        weighted_f1=float(_weighted_f1(y, pred)),
+        unsafe_recall=float(pred[y].mean()) if y.any() else 0.0,
+        safe_flag_rate=float(pred[safe].mean()) if safe.any() else 0.0,
+        constrained_flag_rate=float(pred[scores.constrained].mean()) if scores.constrained.any() else 0.0,
+    )
+
+
+def calibrate(
+    scores: Scores,
+    policy: Policy,
+    max_flag_rate: float | None = None,
+    grid: tuple[float, ...] = GRID,
+    rounds: int = 3,
+    repeats: int = 5,
+    seed: int = 0,
+) -> Calibration:
+    """Fit the thresholds (see the module docstring) and estimate on held-out halves whether that helps."""
+    if max_flag_rate is not None and not 0.0 <= max_flag_rate < 1.0:
+        raise ValueError(f"max_flag_rate must be in [0, 1), got {max_flag_rate}")
+    if max_flag_rate is not None and not scores.constrained.any():
+        raise ValueError("max_flag_rate needs constrained safe items, and the data has none")
+    if not scores.unsafe.any() or scores.unsafe.all():
+        raise ValueError("calibration data needs both safe and unsafe items")
+    tuned = [i for i, c in enumerate(CATEGORY_IDS) if policy.rule(c).action != Action.ALLOW]
+    if not tuned:
+        raise ValueError(f"policy {policy.name} allows every category: there is no threshold to fit")
+
+    def value(op: Operating) -> float:
+        if max_flag_rate is None:
+            return op.weighted_f1
+        # feasible points rank by recall; infeasible ones below all of them, the less over the limit the better
+        over = op.constrained_flag_rate - max_flag_rate
+        return op.unsafe_recall if over <= 1e-12 else -over
+
+    def objective(sc: Scores, t: np.ndarray) -> float:
+        return value(operating(sc, flagged(sc, policy, t)))
+
+    def fit(sc: Scores) -> np.ndarray:
+        t = _thresholds(policy)
+        best = objective(sc, t)
+        for _ in range(rounds):
+            changed = False
+            for i in tuned:
+                for g in grid:
+                    if g == t[i]:
+                        continue
+                    trial = t.copy()
+                    trial[i] = g
+                    v = objective(sc, trial)
+                    if v > best + 1e-12:
+                        best, t, changed = v, trial, True
+            if not changed:
+                break
+        return t
+
+    base = _thresholds(policy)
+    fitted = fit(scores)
+    rng = np.random.default_rng(seed)
+    held_before, held_after = [], []
+    strata = [np.flatnonzero(scores.unsafe), np.flatnonzero(~scores.unsafe)]
+    for _ in range(repeats):
+        halves = [[], []]
+        for idx in strata:  # stratified halves: each keeps the label mix
+            perm = rng.permutation(idx)
+            halves[0].append(perm[: len(perm) // 2])
+            halves[1].append(perm[len(perm) // 2 :])
+        a, b = (np.concatenate(h) for h in halves)
+        for train, test in ((a, b), (b, a)):
+            t = fit(scores.subset(train))
+            held = scores.subset(test)
+            held_before.append(operating(held, flagged(held, policy, base)))
+            held_after.append(operating(held, flagged(held, policy, t)))
+    data = policy.to_dict()
+    for i in tuned:
+        data["categories"][CATEGORY_IDS[i]]["threshold"] = float(fitted[i])
+    return Calibration(
+        policy=policy_from_dict(data, source=f"{policy.name} (calibrated)"),
+        objective="f1" if max_flag_rate is None else f"recall at flag rate <= {max_flag_rate:g}",
+        before=operating(scores, flagged(scores, policy, base)),
+        after=operating(scores, flagged(scores, policy, fitted)),
+        heldout_before=_mean(held_before),
+        heldout_after=_mean(held_after),
+        folds=2 * repeats,
+        helps=value(_mean(held_after)) > value(_mean(held_before)),
+    )
+
+
+def _mean(ops: list[Operating]) -> Operating:
+    return Operating(*(float(np.mean([getattr(o, f) for o in ops])) for f in Operating.__dataclass_fields__))
+
+
+def _thresholds(policy: Policy) -> np.ndarray:
+    return np.array([policy.rule(c).threshold for c in CATEGORY_IDS], dtype=float)
+
+
+def _weighted_f1(y: np.ndarray, pred: np.ndarray) -> float:
+    """Support-weighted mean of the safe and unsafe F1 (sklearn's average='weighted', without its per-call cost)."""
+    total = 0.0
+    for cls in (True, False):
+        truth, guess = y == cls, pred == cls
+        tp = float((truth & guess).sum())
+        denom = float(truth.sum() + guess.sum())
+        total += (2 * tp / denom if denom else 0.0) * truth.sum()
+    return total / len(y)

@@ -1,0 +1,106 @@
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from suho.cli.main import main
+from suho.guard import decide
+from suho.policy import CATEGORY_IDS, Action, load_policy
+from suho.policy.calibrate import Scores, calibrate, flagged
+
+N_CAT = len(CATEGORY_IDS)
+
+
+def _random_scores(n=400, seed=0, unsafe_shift=0.0):
+    rng = np.random.default_rng(seed)
+    unsafe = rng.random(n) < 0.5
+    p_unsafe = np.clip(rng.random(n) + unsafe_shift * unsafe, 0, 1)
+    p_cat = rng.dirichlet(np.full(N_CAT, 0.3), size=n)
+    return Scores(p_unsafe, p_cat, unsafe, ~unsafe)
+
+
+def _mixed_policy():
+    pol = load_policy("en-US").with_rule("copyright_infringement", action="allow")
+    return pol.with_rule("crime_advice", threshold=0.3)
+
+
+@pytest.mark.parametrize("policy", [load_policy("ko-KR"), load_policy("en-US"), _mixed_policy()], ids=str)
+def test_vectorised_rule_agrees_with_decide(policy):
+    sc = _random_scores(seed=1)
+    want = [decide(float(u), c.tolist(), policy)[0].value == "unsafe" for u, c in zip(sc.p_unsafe, sc.p_cat)]
+    assert flagged(sc, policy).tolist() == want
+    assert 0 < sum(want) < len(want)  # the comparison covers both outcomes
+
+
+def _one_category(n=600, seed=3):
+    """Every item's top category is crime_advice; unsafe ones score 0.7-1.0, safe ones 0.0-0.7: 0.5 is too low."""
+    rng = np.random.default_rng(seed)
+    unsafe = np.arange(n) % 2 == 0
+    p_unsafe = np.where(unsafe, rng.uniform(0.7, 1.0, n), rng.uniform(0.0, 0.7, n))
+    p_cat = np.full((n, N_CAT), 0.01)
+    p_cat[:, 0] = 1 - 0.01 * (N_CAT - 1)
+    return Scores(p_unsafe, p_cat, unsafe, ~unsafe)
+
+
+def test_fit_moves_a_threshold_that_is_too_low_and_held_out_halves_confirm_it():
+    sc = _one_category()
+    cal = calibrate(sc, load_policy("ko-KR"))
+    assert cal.policy.rule("crime_advice").threshold == pytest.approx(0.7)
+    assert cal.after.weighted_f1 > cal.before.weighted_f1 + 0.05
+    assert cal.helps and cal.heldout_after.weighted_f1 > cal.heldout_before.weighted_f1 + 0.05
+    untouched = [c for c in CATEGORY_IDS if c != "crime_advice"]  # no item is ranked there: nothing to gain
+    assert all(cal.policy.rule(c).threshold == load_policy("ko-KR").rule(c).threshold for c in untouched)
+
+
+def test_flag_rate_objective_respects_the_limit_and_keeps_recall():
+    sc = _one_category()
+    cal = calibrate(sc, load_policy("ko-KR"), max_flag_rate=0.05)
+    assert cal.before.constrained_flag_rate > 0.1
+    assert cal.after.constrained_flag_rate <= 0.05
+    assert cal.after.unsafe_recall == 1.0  # the best feasible grid point, not "flag nothing"
+
+
+def test_allowed_categories_keep_their_threshold():
+    pol = load_policy("ko-KR").with_rule("crime_advice", action=Action.ALLOW, threshold=0.2)
+    cal = calibrate(_one_category(), pol)
+    assert cal.policy.rule("crime_advice").threshold == 0.2
+    assert cal.policy.rule("crime_advice").action == Action.ALLOW
+
+
+def test_bad_calibration_inputs_are_refused():
+    sc = _random_scores()
+    pol = load_policy("ko-KR")
+    with pytest.raises(ValueError, match="max_flag_rate"):
+        calibrate(sc, pol, max_flag_rate=1.5)
+    with pytest.raises(ValueError, match="both safe and unsafe"):
+        calibrate(Scores(sc.p_unsafe, sc.p_cat, np.zeros(len(sc.unsafe), bool), sc.constrained), pol)
+    with pytest.raises(ValueError, match="must agree"):
+        Scores(sc.p_unsafe, sc.p_cat[:5], sc.unsafe, sc.constrained)
+    everything_allowed = pol
+    for c in CATEGORY_IDS:
+        everything_allowed = everything_allowed.with_rule(c, action="allow")
+    with pytest.raises(ValueError, match="allows every category"):
+        calibrate(sc, everything_allowed)
+
+
+def test_calibrate_cli_writes_a_valid_pack(tiny_guard, tmp_path, capsys):
+    rows = [
+        {"text": f"question {i} about {'poison' if i % 2 else 'gardens'}", "label": "unsafe" if i % 2 else "safe",
+         "category": "crime_advice" if i % 2 else None, "language": "en", "source": "test", "license": "CC0-1.0",
+         "split": "dev"}
+        for i in range(40)
+    ]  # fmt: skip
+    data = tmp_path / "cal.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "pack.yaml"
+    argv = ["policy", "calibrate", "--model", str(tiny_guard.artifacts.path), "--data", f"file:{data}"]
+    rc = main([*argv, "--out", str(out), "--force"])
+    printed = capsys.readouterr().out
+    assert rc == 0 and "held-out halves" in printed and "weighted F1" in printed
+    pack = load_policy(out)
+    assert pack.name == "ko-KR-calibrated" and set(pack.rules) == set(CATEGORY_IDS)
+    assert out.read_text(encoding="utf-8").startswith("# ko-KR-calibrated: ko-KR with thresholds fitted")
+    assert yaml.safe_load(out.read_text(encoding="utf-8"))["culture"] == "ko-KR"
+    assert main([*argv, "--out", str(out)]) == 2  # exists, no --force: refused with a clear error
+    assert "exists" in capsys.readouterr().err
