@@ -106,6 +106,21 @@ def dev_f1(guard) -> float:
     return binary_table([it.label for it in items], [v.label.value for v in verdicts])["weighted"]["f1"]
 
 
+def long_text(guard, n_chars: int = 20_000) -> tuple[int, int, float]:
+    """(characters, windows, seconds) to check one long Korean text: safe Korean dev queries run together as prose."""
+    from suho.eval.benchmarks import load_benchmark
+
+    rows = [it.text for it in load_benchmark("ko-dev") if it.label == "safe"]
+    text, i = "", 0
+    while len(text) < n_chars:
+        text += rows[i % len(rows)].rstrip(".?!") + ". "
+        i += 1
+    n_windows = len(guard._windows(text))
+    t = time.perf_counter()
+    guard.detect(text)
+    return len(text), n_windows, time.perf_counter() - t
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None)
@@ -143,6 +158,10 @@ def main() -> None:
     if not args.no_dev:
         f1 = {p: dev_f1(g) for p, g in guards.items()}
         print(f"dev weighted F1: fp32 {f1['fp32']:.4f}, int8 {f1['int8']:.4f} (diff {f1['int8'] - f1['fp32']:+.4f})")
+
+    for precision, g in guards.items():
+        n, w, secs = long_text(g)
+        print(f"long text {precision}: {n:,} characters, {w} windows, {secs:.1f} s ({secs / n * 1000:.2f} s per 1,000)")
 
     guard = guards["fp32"]
     t = time.perf_counter()

@@ -33,7 +33,7 @@ MAX_PROMPT_TOKENS = 256  # reply prompts: longer queries keep their head and tai
 WINDOW_TOKENS = 224  # detection: a text up to this many tokens is read whole, longer ones sentence by sentence
 SENTENCE_TOKENS = 96  # a window: one sentence plus the one before it, at most this many tokens
 SENTENCE_STRIDE = 64  # a sentence longer than SENTENCE_TOKENS is cut into pieces overlapping by 32 tokens
-MAX_WINDOWS = 1024  # ~30k characters of ordinary prose; longer is an error, not a silent truncation
+MAX_WINDOWS = 1024  # ~27k characters of Korean prose (26 per window, measured); longer is an error, not a cut
 _SENTENCE_END = re.compile(r"(?<=[.!?。？！…~\n])\s+|\n+")
 
 
@@ -177,7 +177,7 @@ class Guard:
         if len(pieces) > MAX_WINDOWS:
             raise ValueError(
                 f"text of {len(text)} characters ({n_tokens} tokens) needs {len(pieces)} windows; the guard reads at "
-                f"most {MAX_WINDOWS} (about {MAX_WINDOWS * 30:,} characters of ordinary prose): split it (e.g. per "
+                f"most {MAX_WINDOWS} (about {MAX_WINDOWS * 26:,} characters of ordinary prose): split it (e.g. per "
                 "message) and check the parts"
             )
         out = []
