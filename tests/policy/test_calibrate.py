@@ -17,7 +17,7 @@ def _random_scores(n=400, seed=0, unsafe_shift=0.0):
     unsafe = rng.random(n) < 0.5
     p_unsafe = np.clip(rng.random(n) + unsafe_shift * unsafe, 0, 1)
     p_cat = rng.dirichlet(np.full(N_CAT, 0.3), size=n)
-    return Scores(p_unsafe, p_cat, unsafe, ~unsafe)
+    return p_unsafe, p_cat, Scores(p_unsafe[:, None] * p_cat, unsafe, ~unsafe)
 
 
 def _mixed_policy():
@@ -27,8 +27,8 @@ def _mixed_policy():
 
 @pytest.mark.parametrize("policy", [load_policy("ko-KR"), load_policy("en-US"), _mixed_policy()], ids=str)
 def test_vectorised_rule_agrees_with_decide(policy):
-    sc = _random_scores(seed=1)
-    want = [decide(float(u), c.tolist(), policy)[0].value == "unsafe" for u, c in zip(sc.p_unsafe, sc.p_cat)]
+    p_unsafe, p_cat, sc = _random_scores(seed=1)
+    want = [decide(float(u), c.tolist(), policy)[0].value == "unsafe" for u, c in zip(p_unsafe, p_cat)]
     assert flagged(sc, policy).tolist() == want
     assert 0 < sum(want) < len(want)  # the comparison covers both outcomes
 
@@ -40,7 +40,7 @@ def _one_category(n=600, seed=3):
     p_unsafe = np.where(unsafe, rng.uniform(0.7, 1.0, n), rng.uniform(0.0, 0.7, n))
     p_cat = np.full((n, N_CAT), 0.01)
     p_cat[:, 0] = 1 - 0.01 * (N_CAT - 1)
-    return Scores(p_unsafe, p_cat, unsafe, ~unsafe)
+    return Scores(p_unsafe[:, None] * p_cat, unsafe, ~unsafe)
 
 
 def test_fit_moves_a_threshold_that_is_too_low_and_held_out_halves_confirm_it():
@@ -69,14 +69,14 @@ def test_allowed_categories_keep_their_threshold():
 
 
 def test_bad_calibration_inputs_are_refused():
-    sc = _random_scores()
+    sc = _random_scores()[2]
     pol = load_policy("ko-KR")
     with pytest.raises(ValueError, match="max_flag_rate"):
         calibrate(sc, pol, max_flag_rate=1.5)
     with pytest.raises(ValueError, match="both safe and unsafe"):
-        calibrate(Scores(sc.p_unsafe, sc.p_cat, np.zeros(len(sc.unsafe), bool), sc.constrained), pol)
+        calibrate(Scores(sc.category_scores, np.zeros(len(sc.unsafe), bool), sc.constrained), pol)
     with pytest.raises(ValueError, match="must agree"):
-        Scores(sc.p_unsafe, sc.p_cat[:5], sc.unsafe, sc.constrained)
+        Scores(sc.category_scores[:5], sc.unsafe, sc.constrained)
     everything_allowed = pol
     for c in CATEGORY_IDS:
         everything_allowed = everything_allowed.with_rule(c, action="allow")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from suho.policy import PolicyError, available_policies, load_policy, taxonomy
+from suho.policy import CATEGORY_IDS, PolicyError, available_policies, load_policy, taxonomy
 
 
 def add_parser(sub) -> None:
@@ -95,18 +95,15 @@ def _validate(args) -> int:
     return 1 if bad else 0
 
 
-EVALUATION_SETS = ("xstest", "kosbi-test", "square-test", "ko-obfuscated")
-
-
 def _calibrate(args) -> int:
     import numpy as np
-    from tqdm import tqdm
 
-    from suho.eval.benchmarks import load_benchmark
+    from suho.eval.benchmarks import BENCHMARKS, load_benchmark
+    from suho.eval.run import detect_all
     from suho.guard import load_guard
     from suho.policy.calibrate import Scores, calibrate
 
-    if args.data in EVALUATION_SETS:
+    if args.data in BENCHMARKS and BENCHMARKS[args.data].test_set:
         print(f"warning: {args.data} is an evaluation set; results reported on it after calibrating there are not "
               "held-out results")  # fmt: skip
     if args.out.exists() and not args.force:
@@ -114,19 +111,13 @@ def _calibrate(args) -> int:
     items = load_benchmark(args.data)
     policy = load_policy(args.policy)
     guard = load_guard(args.model, policy=policy)
-    p_unsafe, p_cat = [], []
-    bar = tqdm(total=len(items), desc="scoring")
-    for s in range(0, len(items), 256):
-        pu, pc, _ = guard.probabilities([it.text for it in items[s : s + 256]])
-        p_unsafe.append(pu.numpy())
-        p_cat.append(pc.numpy())
-        bar.update(len(pu))
-    bar.close()
+    verdicts = detect_all(guard, items, "scoring")
     unsafe = np.array([it.label == "unsafe" for it in items])
     constrained = ~unsafe & (
         np.array([it.group == "lookalike" for it in items]) if args.flag_on == "lookalike" else True
     )
-    scores = Scores(np.concatenate(p_unsafe), np.concatenate(p_cat), unsafe, constrained)
+    category_scores = np.array([[v.category_scores[c] for c in CATEGORY_IDS] for v in verdicts])
+    scores = Scores(category_scores, unsafe, constrained)
     cal = calibrate(scores, policy, max_flag_rate=args.max_flag_rate)
     flag_name = "look-alikes flagged" if args.flag_on == "lookalike" else "safe flagged"
     print(f"\n{args.data}: {len(items)} items ({int(unsafe.sum())} unsafe); objective: {cal.objective}\n")

@@ -27,14 +27,15 @@ class Benchmark:
     name: str
     description: str
     load: Callable[[], list[Item]]
+    test_set: bool = False  # results are reported on it: never fit anything to it (training, thresholds)
 
 
 BENCHMARKS: dict[str, Benchmark] = {}
 
 
-def register(name: str, description: str):
+def register(name: str, description: str, test_set: bool = False):
     def deco(fn):
-        BENCHMARKS[name] = Benchmark(name, description, fn)
+        BENCHMARKS[name] = Benchmark(name, description, fn, test_set)
         return fn
 
     return deco
@@ -70,6 +71,7 @@ def _dev() -> list[Item]:
     "Korean dev rows, each disguised three ways by suho.data.obfuscate (jamo, spacing, separators, zero-width, "
     "초성, digit swaps, romanisation, repeats); group = 'kind · label'. Never trained on: training copies come from "
     "train rows only",
+    test_set=True,
 )
 def _ko_obfuscated() -> list[Item]:
     from suho.data.obfuscate import variants
@@ -81,13 +83,15 @@ def _ko_obfuscated() -> list[Item]:
     ]
 
 
-@register("xstest", "XSTest v2 (Röttger et al. 2024): label column as is; group = prompt type")
+@register("xstest", "XSTest v2 (Röttger et al. 2024): label column as is; group = prompt type", test_set=True)
 def _xstest() -> list[Item]:
     with (shared_data_dir() / "xstest" / "xstest_prompts.csv").open(encoding="utf-8") as fh:
         return [Item(r["prompt"], r["label"], None, "en", r["type"]) for r in csv.DictReader(fh)]
 
 
-@register("kosbi-test", "KoSBi test: sentence_label unsafe -> unsafe (discrimination_hate), safe -> safe")
+@register(
+    "kosbi-test", "KoSBi test: sentence_label unsafe -> unsafe (discrimination_hate), safe -> safe", test_set=True
+)
 def _kosbi() -> list[Item]:
     rows = json.loads((shared_data_dir() / "kosbi" / "kosbi_test.json").read_text(encoding="utf-8"))
     return [
@@ -107,6 +111,7 @@ def _kosbi() -> list[Item]:
     "square-test",
     "SQuARe test: contentious/ethical -> sensitive_biased, predictive -> uncertain_prediction "
     "(unsafe under ko-KR), not sensitive -> safe; 'etc' rows skipped",
+    test_set=True,
 )
 def _square() -> list[Item]:
     m = {"contentious": "sensitive_biased", "ethical": "sensitive_biased", "predictive": "uncertain_prediction"}

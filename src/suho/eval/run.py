@@ -11,17 +11,21 @@ from suho.eval.benchmarks import Item, load_benchmark
 from suho.eval.report import render_markdown
 
 
-def evaluate(guard, items: list[Item], name: str, out_dir: Path | None = None, *, progress: bool = True) -> dict:
+def detect_all(guard, items: list[Item], desc: str, *, progress: bool = True, chunk: int = 256) -> list:
+    """`guard.detect` over a whole benchmark in chunks, with a progress bar: one Verdict per item."""
     from tqdm import tqdm
 
-    t0 = time.time()
     verdicts = []
-    chunk = 256
-    bar = tqdm(total=len(items), desc=f"eval {name}", disable=not progress)
-    for s in range(0, len(items), chunk):
-        verdicts += guard.detect([it.text for it in items[s : s + chunk]])
-        bar.update(min(chunk, len(items) - s))
-    bar.close()
+    with tqdm(total=len(items), desc=desc, disable=not progress) as bar:
+        for s in range(0, len(items), chunk):
+            verdicts += guard.detect([it.text for it in items[s : s + chunk]])
+            bar.update(min(chunk, len(items) - s))
+    return verdicts
+
+
+def evaluate(guard, items: list[Item], name: str, out_dir: Path | None = None, *, progress: bool = True) -> dict:
+    t0 = time.time()
+    verdicts = detect_all(guard, items, f"eval {name}", progress=progress)
     seconds = time.time() - t0
     y_true = [it.label for it in items]
     y_pred = [v.label.value for v in verdicts]

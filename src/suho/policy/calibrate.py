@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from suho.eval.metrics import weighted_f1
 from suho.policy.pack import Action, Policy, policy_from_dict
 from suho.policy.taxonomy import CATEGORY_IDS
 
@@ -28,22 +29,23 @@ GRID = tuple(round(x, 2) for x in np.arange(0.05, 0.96, 0.05))
 
 @dataclass(frozen=True)
 class Scores:
-    """Model outputs on a labelled set: P(unsafe) [N], P(category | unsafe) [N, 10], truth, constrained safe items."""
+    """A labelled set as the policy sees it: `Verdict.category_scores` [N, 10] (P(unsafe) * P(category | unsafe), in
+    `CATEGORY_IDS` order), the truth, and which safe items `max_flag_rate` bounds."""
 
-    p_unsafe: np.ndarray
-    p_cat: np.ndarray
+    category_scores: np.ndarray
     unsafe: np.ndarray  # bool [N]: the item's label is unsafe
     constrained: np.ndarray  # bool [N]: safe items whose flag rate `max_flag_rate` bounds
 
     def __post_init__(self):
-        n = len(self.p_unsafe)
-        if self.p_cat.shape != (n, len(CATEGORY_IDS)) or self.unsafe.shape != (n,) or self.constrained.shape != (n,):
-            raise ValueError("Scores: p_unsafe [N], p_cat [N, 10], unsafe [N] and constrained [N] must agree")
+        n = len(self.category_scores)
+        shapes = (self.category_scores.shape, self.unsafe.shape, self.constrained.shape)
+        if shapes != ((n, len(CATEGORY_IDS)), (n,), (n,)):
+            raise ValueError("Scores: category_scores [N, 10], unsafe [N] and constrained [N] must agree")
         if n == 0:
             raise ValueError("Scores: no items")
 
     def subset(self, idx: np.ndarray) -> Scores:
-        return Scores(self.p_unsafe[idx], self.p_cat[idx], self.unsafe[idx], self.constrained[idx])
+        return Scores(self.category_scores[idx], self.unsafe[idx], self.constrained[idx])
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ class Calibration:
 def flagged(scores: Scores, policy: Policy, thresholds: np.ndarray | None = None) -> np.ndarray:
     """Which items `decide` labels unsafe under `policy` (with `thresholds` [10] in place of the pack's)."""
     t = _thresholds(policy) if thresholds is None else np.asarray(thresholds, dtype=float)
-    s = scores.p_unsafe[:, None].astype(float) * scores.p_cat.astype(float)
+    s = scores.category_scores.astype(float)
     out = np.zeros(len(s), dtype=bool)
     for actions in ({Action.BLOCK}, {Action.BLOCK, Action.CAUTION}):
         cols = np.array([i for i, c in enumerate(CATEGORY_IDS) if policy.rule(c).action in actions])
@@ -87,7 +89,7 @@ def operating(scores: Scores, pred: np.ndarray) -> Operating:
     y = scores.unsafe
     safe = ~y
     return Operating(
-        weighted_f1=float(_weighted_f1(y, pred)),
+        weighted_f1=weighted_f1(y, pred),
         unsafe_recall=float(pred[y].mean()) if y.any() else 0.0,
         safe_flag_rate=float(pred[safe].mean()) if safe.any() else 0.0,
         constrained_flag_rate=float(pred[scores.constrained].mean()) if scores.constrained.any() else 0.0,
@@ -124,8 +126,10 @@ def calibrate(
     def objective(sc: Scores, t: np.ndarray) -> float:
         return value(operating(sc, flagged(sc, policy, t)))
 
+    base = _thresholds(policy)
+
     def fit(sc: Scores) -> np.ndarray:
-        t = _thresholds(policy)
+        t = base
         best = objective(sc, t)
         for _ in range(rounds):
             changed = False
@@ -142,7 +146,6 @@ def calibrate(
                 break
         return t
 
-    base = _thresholds(policy)
     fitted = fit(scores)
     rng = np.random.default_rng(seed)
     held_before, held_after = [], []
@@ -180,14 +183,3 @@ def _mean(ops: list[Operating]) -> Operating:
 
 def _thresholds(policy: Policy) -> np.ndarray:
     return np.array([policy.rule(c).threshold for c in CATEGORY_IDS], dtype=float)
-
-
-def _weighted_f1(y: np.ndarray, pred: np.ndarray) -> float:
-    """Support-weighted mean of the safe and unsafe F1 (sklearn's average='weighted', without its per-call cost)."""
-    total = 0.0
-    for cls in (True, False):
-        truth, guess = y == cls, pred == cls
-        tp = float((truth & guess).sum())
-        denom = float(truth.sum() + guess.sum())
-        total += (2 * tp / denom if denom else 0.0) * truth.sum()
-    return total / len(y)
