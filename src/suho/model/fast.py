@@ -14,20 +14,26 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: activation maxima for int8 smoothing stored beside the weights
 PRECISIONS = ("fp32", "int8")
 _PROJECTIONS = ("qkv", "o", "gate_up", "down")
-# int8 only where it costs least accuracy: on 600 dev items, quantizing all four projections moved dev F1 by -0.055,
-# keeping `down` fp32 -0.018, keeping `down` and `qkv` fp32 -0.005 (their inputs carry outlier activations that
-# per-tensor dynamic quantization flattens)
-_INT8_PROJECTIONS = ("gate_up", "o")
+# int8 quantizes all four projections. Two things keep it within the dev-F1 tolerance (measured on the shipped model,
+# 1,386 dev items; dynamic per-tensor int8 of all four alone moved dev F1 by -0.055):
+# - per-token activation scales: each row is divided by its own max before fbgemm's per-tensor quantization and the
+#   output multiplied back (exact in real arithmetic), so one outlier token no longer flattens the others;
+# - SmoothQuant-style per-channel smoothing (Xiao et al. 2023): input channel j of a projection is divided by
+#   s_j = max|X_j|^a / max|W_j|^(1-a) and the weight column multiplied by it, moving outlier channels from the
+#   activations into the per-output-channel-quantized weights. The division is folded exactly into the RMSNorm
+#   weight before qkv and gate/up, into the v rows before o, and into the up rows before down.
+# a = 0.65 was chosen on dev among 0.35/0.5/0.65/0.8 (see the model card for the resulting F1).
+SMOOTH_ALPHA = 0.65
 _LAYER_NORMS = (
     "input_layernorm",
     "post_attention_layernorm",
@@ -47,7 +53,9 @@ def _packed(w: torch.Tensor, precision: str) -> Callable[[torch.Tensor], torch.T
         packed = torch.ops.quantized.linear_prepack(qw, None)
 
         def int8(x: torch.Tensor) -> torch.Tensor:
-            y = torch.ops.quantized.linear_dynamic(x.reshape(-1, x.shape[-1]), packed, True)
+            x2 = x.reshape(-1, x.shape[-1])
+            r = x2.abs().amax(-1, keepdim=True).clamp_min(1e-6)  # per-token scale, see the note on SMOOTH_ALPHA
+            y = torch.ops.quantized.linear_dynamic(x2 / r, packed, True) * r
             return y.view(*x.shape[:-1], out_features)
 
         return int8
@@ -59,6 +67,13 @@ def _packed(w: torch.Tensor, precision: str) -> Callable[[torch.Tensor], torch.T
 
         return onednn
     return lambda x: F.linear(x, w)
+
+
+def _smoothing(x_absmax: torch.Tensor, w_absmax: torch.Tensor, alpha: float = SMOOTH_ALPHA) -> torch.Tensor:
+    """Per-input-channel divisors s (see SMOOTH_ALPHA); channels never seen active are not scaled up past 1/1000 of
+    the median, so a query that does use them cannot overflow the int8 range."""
+    x = x_absmax.clamp_min(max(float(x_absmax.median()) * 1e-3, 1e-6))
+    return x**alpha / w_absmax.clamp_min(1e-6) ** (1 - alpha)
 
 
 @dataclass
@@ -95,7 +110,13 @@ def _rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor
 class FastGemma3:
     """Inference-only Gemma 3 text decoder over plain tensors (see the module docstring)."""
 
-    def __init__(self, tensors: dict[str, torch.Tensor], meta: dict, precision: str = "fp32"):
+    def __init__(
+        self,
+        tensors: dict[str, torch.Tensor],
+        meta: dict,
+        precision: str = "fp32",
+        act_absmax: dict[str, torch.Tensor] | None = None,
+    ):
         self.meta = meta
         self.n_layers = meta["n_layers"]
         self.n_heads, self.n_kv, self.head_dim = meta["n_heads"], meta["n_kv"], meta["head_dim"]
@@ -104,6 +125,9 @@ class FastGemma3:
         self.sliding_window = meta["sliding_window"]
         self.layer_types = meta["layer_types"]
         self.t = tensors
+        # per projection ("{layer}.{qkv|o|gate_up|down}"): max |input| per channel over the calibration queries
+        self.act_absmax = dict(act_absmax or {})
+        self._norm: dict[str, torch.Tensor] = {}  # RMSNorm weights of each layer (int8 folds smoothing into some)
         self.embed = tensors["embed"]
         self.embed_scale = torch.tensor(meta["hidden"] ** 0.5, dtype=self.embed.dtype)
         self.inv_freq = {
@@ -158,7 +182,7 @@ class FastGemma3:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # one per writer: two processes may build at once
         try:
-            torch.save({"meta": self.meta, "tensors": self.t}, tmp)
+            torch.save({"meta": self.meta, "tensors": self.t, "act_absmax": self.act_absmax}, tmp)
             tmp.replace(path)  # a half-written file is never mistaken for a complete one
         finally:
             tmp.unlink(missing_ok=True)
@@ -169,7 +193,7 @@ class FastGemma3:
         blob = torch.load(Path(path), mmap=True, weights_only=True)
         if blob.get("meta", {}).get("format") != FORMAT_VERSION:
             raise ValueError(f"{path}: not a FastGemma3 file of format {FORMAT_VERSION}")
-        return cls(blob["tensors"], blob["meta"], precision)
+        return cls(blob["tensors"], blob["meta"], precision, blob.get("act_absmax"))
 
     def n_body_params(self) -> int:
         return sum(v.numel() for k, v in self.t.items() if k != "embed")
@@ -178,22 +202,88 @@ class FastGemma3:
         """Prepare the projection matmuls once, for every later call.
 
         fp32: oneDNN's pre-packed weight layout (same arithmetic as a plain matmul, up to summation order; for a
-        20-token query about twice as fast, because the weights are not re-packed on every call). int8: dynamic
-        quantization of the MLP gate/up and attention output projections (weights int8 per output channel,
-        activations quantized per call, fbgemm); q/k/v and MLP down stay fp32 (see _INT8_PROJECTIONS). Its cost
-        in accuracy is measured on dev by `bench/speed.py`.
+        20-token query about twice as fast, because the weights are not re-packed on every call). int8: all four
+        projections quantized (weights int8 per output channel, activations per call and per token, fbgemm) after
+        the smoothing described at SMOOTH_ALPHA; needs `calibrate` to have run. Its cost in accuracy is measured on
+        dev by `bench/speed.py`.
         """
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-        self._lin = {}
-        for k, w in self.t.items():
-            name = k.rsplit(".", 1)[-1]
-            if name in _PROJECTIONS:
-                self._lin[k] = _packed(w, "int8" if precision == "int8" and name in _INT8_PROJECTIONS else "fp32")
+        weights = self.smoothed() if precision == "int8" else self.t
+        # only the norms are kept from `weights`: the fp32 copies of smoothed projections are dropped once packed
+        self._norm = {k: v for k, v in weights.items() if k.rsplit(".", 1)[-1] in _LAYER_NORMS}
+        self._lin = {k: _packed(w, precision) for k, w in weights.items() if k.rsplit(".", 1)[-1] in _PROJECTIONS}
         self.precision = precision
         if self._prefix is not None:  # its keys/values came from the old weights
             self.set_prefix(self._prefix[0][0].tolist())
         return self
+
+    def smoothed(self) -> dict[str, torch.Tensor]:
+        """A copy of the tensors with the int8 smoothing folded in: the same function in exact arithmetic (a test
+        checks it in fp32), with activation outlier channels moved into the weights."""
+        missing = [f"{i}.{p}" for i in range(self.n_layers) for p in _PROJECTIONS if f"{i}.{p}" not in self.act_absmax]
+        if missing:
+            raise ValueError(
+                f"int8 needs activation statistics for every projection (missing {missing[0]}, ...): run "
+                "calibrate() on representative queries first (suho.model.runtime does this when it builds the file)"
+            )
+        t = dict(self.t)
+        nq, nkv, hd = self.n_heads, self.n_kv, self.head_dim
+        inter = self.meta["intermediate"]
+        stats = self.act_absmax
+        for i in range(self.n_layers):
+            qkv, gate_up = t[f"{i}.qkv"], t[f"{i}.gate_up"]
+            s = _smoothing(stats[f"{i}.qkv"], qkv.abs().amax(0))
+            t[f"{i}.input_layernorm"] = t[f"{i}.input_layernorm"] / s
+            qkv = qkv * s
+            s = _smoothing(stats[f"{i}.gate_up"], gate_up.abs().amax(0))
+            t[f"{i}.pre_feedforward_layernorm"] = t[f"{i}.pre_feedforward_layernorm"] / s
+            gate_up = gate_up * s
+            # o's input channel (head h, dim d) is v's channel d of h's key/value group: one divisor per (group, d)
+            group = nq // nkv
+            o = t[f"{i}.o"]
+            x_max = stats[f"{i}.o"].view(nkv, group, hd).amax(1)
+            w_max = o.abs().amax(0).view(nkv, group, hd).amax(1)
+            s = _smoothing(x_max, w_max)  # [nkv, hd]
+            qkv = torch.cat((qkv[: (nq + nkv) * hd], qkv[(nq + nkv) * hd :] / s.reshape(-1, 1)))
+            t[f"{i}.o"] = o * s[:, None, :].expand(nkv, group, hd).reshape(-1)
+            # down's input is gelu(gate) * up: divide the up rows
+            down = t[f"{i}.down"]
+            s = _smoothing(stats[f"{i}.down"], down.abs().amax(0))
+            gate_up = torch.cat((gate_up[:inter], gate_up[inter:] / s[:, None]))
+            t[f"{i}.down"] = down * s
+            t[f"{i}.qkv"], t[f"{i}.gate_up"] = qkv, gate_up
+        return t
+
+    def calibrate(self, sequences: Iterable[list[int]]) -> None:
+        """Record max |input| per channel of every projection (fp32, one sequence at a time, so no padding is
+        counted) and repack for the current precision."""
+        precision = self.precision
+        if precision != "fp32":
+            self.pack("fp32")
+        stats: dict[str, torch.Tensor] = {}
+        plain = self._lin
+
+        def recording(key: str, f: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+            def run(x: torch.Tensor) -> torch.Tensor:
+                m = x.reshape(-1, x.shape[-1]).abs().amax(0)
+                stats[key] = torch.maximum(stats[key], m) if key in stats else m
+                return f(x)
+
+            return run
+
+        self._lin = {k: recording(k, f) for k, f in plain.items()}
+        try:
+            n = 0
+            for ids in sequences:
+                self(input_ids=torch.tensor([list(ids)]))
+                n += 1
+        finally:
+            self._lin = plain
+        if not n:
+            raise ValueError("calibrate() needs at least one sequence")
+        self.act_absmax = stats
+        self.pack(precision)
 
     # -- running -----------------------------------------------------------------------------------------------
     def _cos_sin(self, positions: torch.Tensor, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -248,10 +338,10 @@ class FastGemma3:
             masks["sliding_attention"] = causal & (k_pos > q_pos - self.sliding_window)
         new_cache = []
         nq, nkv, hd = self.n_heads, self.n_kv, self.head_dim
-        t, lin = self.t, self._lin
+        t, lin, norm = self.t, self._lin, self._norm
         for i in range(self.n_layers):
             kind = self.layer_types[i]
-            x = _rms(h, t[f"{i}.input_layernorm"], self.eps)
+            x = _rms(h, norm[f"{i}.input_layernorm"], self.eps)
             qkv = lin[f"{i}.qkv"](x)
             q, k, v = qkv.split((nq * hd, nkv * hd, nkv * hd), dim=-1)
             q = _rms(q.view(bsz, n, nq, hd), t[f"{i}.q_norm"], self.eps).transpose(1, 2)
@@ -273,11 +363,11 @@ class FastGemma3:
             else:
                 a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scaling)
             a = lin[f"{i}.o"](a.transpose(1, 2).reshape(bsz, n, nq * hd))
-            h = h + _rms(a, t[f"{i}.post_attention_layernorm"], self.eps)
-            x = _rms(h, t[f"{i}.pre_feedforward_layernorm"], self.eps)
+            h = h + _rms(a, norm[f"{i}.post_attention_layernorm"], self.eps)
+            x = _rms(h, norm[f"{i}.pre_feedforward_layernorm"], self.eps)
             gate, up = lin[f"{i}.gate_up"](x).chunk(2, dim=-1)
             x = lin[f"{i}.down"](F.gelu(gate, approximate="tanh") * up)
-            h = h + _rms(x, t[f"{i}.post_feedforward_layernorm"], self.eps)
+            h = h + _rms(x, norm[f"{i}.post_feedforward_layernorm"], self.eps)
         h = _rms(h, t["norm"], self.eps)
         if head is not None:
             return Output(torch.cat((head, h), dim=1), None, computed_from=past)

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from suho.model.adapter import GuardArtifacts, read_guard_artifacts
 from suho.model.fast import FORMAT_VERSION, FastGemma3, supports
-from suho.model.format import TokenMap, ensure_label_tokens, prefix_ids
+from suho.model.format import TokenMap, ensure_label_tokens, prefix_ids, prompt_ids
 from suho.model.tokenizer import LeanTokenizer
 from suho.paths import suho_home
+from suho.textnorm import normalize_query
 
 _KEY_FILES = ("adapter_model.safetensors", "adapter_config.json", "label_head.safetensors", "suho_model.json")
 
@@ -65,9 +66,23 @@ def load_fast(
         if progress:
             progress(f"first load of {model_dir.name}: merging the adapter and caching it in {path.parent}")
         model, _, _, _ = load_guard_model(model_dir)
-        FastGemma3.from_hf(model).save(path)
+        built = FastGemma3.from_hf(model)
         del model
+        tok = LeanTokenizer(base_dir)
+        built.set_prefix(prefix_ids(tok))
+        if progress:
+            progress("measuring activation ranges for int8 on 256 calibration queries")
+        built.calibrate(calibration_sequences(tok, ensure_label_tokens(tok)))
+        built.save(path)
+        del built
         body = FastGemma3.load(path, precision)
     tok = LeanTokenizer(base_dir)
     body.set_prefix(prefix_ids(tok))  # the chat prefix's keys/values, computed once for every query
     return body, tok, ensure_label_tokens(tok), art
+
+
+def calibration_sequences(tok, tmap: TokenMap) -> list[list[int]]:
+    """The int8 calibration queries (int8_calibration.txt) as the guard feeds them: normalised prompt + <unsafe>."""
+    lines = (Path(__file__).parent / "int8_calibration.txt").read_text(encoding="utf-8").splitlines()
+    texts = [t for t in lines if t.strip() and not t.startswith("#")]
+    return [prompt_ids(tok, normalize_query(t)) + [tmap.unsafe] for t in texts]
