@@ -100,3 +100,26 @@ def test_reply_token_outside_vocabulary_is_an_error():
         assert "reply vocabulary" in str(exc)
     else:
         raise AssertionError("expected ValueError")
+
+
+def test_oversample_repeats_only_the_detection_example_of_matching_rows():
+    import pytest
+
+    from suho.train.config import TrainConfig
+    from suho.train.trainer import build_examples
+
+    twin = Record("ab", Label.SAFE, None, "ko", "s", "x", tags=("lookalike",))
+    harm = Record("cd", Label.UNSAFE, "crime_advice", "ko", "s", "x", response="no", tags=("lookalike", "slang"))
+    plain = Record("ef", Label.SAFE, None, "ko", "s", "x")
+    rows = [twin, harm, plain]
+    base = build_examples(rows, FakeTok(), TMAP, TrainConfig(replies_as_safe=True))
+    assert len(base) == 1 + 3 + 1
+    cfg = TrainConfig(replies_as_safe=True, oversample=("safe/lookalike=3", "slang=2"))
+    out = build_examples(rows, FakeTok(), TMAP, cfg)
+    det = encode_detection(harm, FakeTok(), TMAP)
+    assert out.count(encode_detection(twin, FakeTok(), TMAP)) == 3  # safe/ rule: safe rows only
+    assert out.count(det) == 2 and len(out) == 3 + 4 + 1  # 'slang=2' applies; the reply is not repeated
+    assert out.count(encode_detection(plain, FakeTok(), TMAP)) == 1
+    for bad in ("lookalike", "lookalike=0", "maybe/lookalike=2", "=2", "lookalike=x"):
+        with pytest.raises(ValueError, match="oversample entry"):
+            TrainConfig(oversample=(bad,)).oversample_rules()

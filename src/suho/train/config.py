@@ -37,6 +37,11 @@ class TrainConfig:
     replies_as_safe: bool = _f(
         True, "also train each safeguard reply as a safe query (the guard must pass its own replies)"
     )
+    oversample: tuple[str, ...] = _f(
+        (),
+        "repeat the detection example of matching rows: 'TAG=N' or 'LABEL/TAG=N' (e.g. 'safe/lookalike=2' trains "
+        "every safe look-alike twice per epoch: more signal on the hard negatives behind over-refusal)",
+    )
     max_prompt_tokens: int = _f(128, "longer queries keep head and tail")
     max_reply_tokens: int = _f(96, "longer replies are cut")
     save_every: int = _f(100, "checkpoint every N steps (resume continues from the last)")
@@ -46,7 +51,19 @@ class TrainConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["lora_targets"] = list(self.lora_targets)
+        d["oversample"] = list(self.oversample)
         return d
+
+    def oversample_rules(self) -> list[tuple[str | None, str, int]]:
+        """(label or None, tag, times) per `oversample` entry; a malformed entry is an error naming it."""
+        rules = []
+        for spec in self.oversample:
+            head, sep, times = spec.rpartition("=")
+            label, _, tag = head.partition("/") if "/" in head else (None, "", head)
+            if not sep or not tag or not times.isdigit() or int(times) < 1 or label not in (None, "safe", "unsafe"):
+                raise ValueError(f"oversample entry {spec!r}: expected TAG=N or safe/TAG=N or unsafe/TAG=N, N >= 1")
+            rules.append((label, tag, int(times)))
+        return rules
 
     def layer_indices(self, n_layers: int) -> list[int]:
         spec = self.lora_layers.strip()

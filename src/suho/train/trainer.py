@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from suho.data.schema import read_jsonl
+from suho.data.schema import Record, read_jsonl
 from suho.model.adapter import (
     decoder,
     find_layers,
@@ -27,7 +27,7 @@ from suho.model.adapter import (
 )
 from suho.model.base import load_base, read_manifest
 from suho.model.card import write_card
-from suho.model.format import LABEL_TOKEN_NAMES, ensure_label_tokens, token_strings
+from suho.model.format import LABEL_TOKEN_NAMES, TokenMap, ensure_label_tokens, token_strings
 from suho.train.collator import Example, build_reply_vocab, collate, encode, multitask_loss
 from suho.train.config import TrainConfig
 
@@ -91,6 +91,17 @@ def _save_checkpoint(out: Path, step: int, model, label_rows, opt, sched, meta: 
     tmp.rename(final)
 
 
+def build_examples(records: list[Record], tok, tmap: TokenMap, cfg: TrainConfig) -> list[Example]:
+    """Every record's examples (detection, reply-as-safe, reply); `cfg.oversample` repeats detection examples."""
+    rules = cfg.oversample_rules()
+    examples: list[Example] = []
+    for r in records:
+        encoded = encode(r, tok, tmap, cfg.max_prompt_tokens, cfg.max_reply_tokens, cfg.replies_as_safe)
+        times = max([n for label, tag, n in rules if tag in r.tags and label in (None, r.label.value)], default=1)
+        examples += encoded[:1] * (times - 1) + encoded  # encoded[0] is the row's own detection example
+    return examples
+
+
 def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: bool = True) -> Path:
     """Train and save the guard model to `<output_dir>/model`; returns that path."""
     from peft import LoraConfig, get_peft_model
@@ -109,11 +120,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
     manifest = read_manifest(base_dir)
     tmap = ensure_label_tokens(tok, model)
     input_rows = init_label_rows(model, tok, tmap)
-    examples = [
-        e
-        for r in records
-        for e in encode(r, tok, tmap, cfg.max_prompt_tokens, cfg.max_reply_tokens, cfg.replies_as_safe)
-    ]
+    examples = build_examples(records, tok, tmap, cfg)
     reply_vocab, reply_lookup = build_reply_vocab(examples, tmap, output_matrix(model).shape[0])
     reply_rows = output_matrix(model).detach()[reply_vocab].clone()
     n_tokens = sum(len(e.input_ids) for e in examples)
