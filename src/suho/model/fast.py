@@ -209,50 +209,66 @@ class FastGemma3:
         """
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-        weights = self.smoothed() if precision == "int8" else self.t
-        # only the norms are kept from `weights`: the fp32 copies of smoothed projections are dropped once packed
-        self._norm = {k: v for k, v in weights.items() if k.rsplit(".", 1)[-1] in _LAYER_NORMS}
-        self._lin = {k: _packed(w, precision) for k, w in weights.items() if k.rsplit(".", 1)[-1] in _PROJECTIONS}
-        self.precision = precision
+        lin: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {}
+        norm: dict[str, torch.Tensor] = {}
+        for i in range(self.n_layers):
+            # one layer at a time, so the fp32 copies that smoothing makes never add up to a second model in memory
+            layer = self._smoothed_layer(i) if precision == "int8" else {k: self.t[k] for k in self._layer_keys(i)}
+            for k, w in layer.items():
+                name = k.rsplit(".", 1)[-1]
+                if name in _PROJECTIONS:
+                    lin[k] = _packed(w, precision)
+                elif name in _LAYER_NORMS:
+                    norm[k] = w
+        self._lin, self._norm, self.precision = lin, norm, precision  # only now: a failed pack changes nothing
         if self._prefix is not None:  # its keys/values came from the old weights
             self.set_prefix(self._prefix[0][0].tolist())
         return self
 
+    def _layer_keys(self, i: int) -> list[str]:
+        return [f"{i}.{n}" for n in (*_PROJECTIONS, *_LAYER_NORMS)]
+
     def smoothed(self) -> dict[str, torch.Tensor]:
         """A copy of the tensors with the int8 smoothing folded in: the same function in exact arithmetic (a test
         checks it in fp32), with activation outlier channels moved into the weights."""
-        missing = [f"{i}.{p}" for i in range(self.n_layers) for p in _PROJECTIONS if f"{i}.{p}" not in self.act_absmax]
-        if missing:
-            raise ValueError(
-                f"int8 needs activation statistics for every projection (missing {missing[0]}, ...): run "
-                "calibrate() on representative queries first (suho.model.runtime does this when it builds the file)"
-            )
         t = dict(self.t)
+        for i in range(self.n_layers):
+            t.update(self._smoothed_layer(i))
+        return t
+
+    def _smoothed_layer(self, i: int) -> dict[str, torch.Tensor]:
+        """Layer i's projections and norms with the smoothing of SMOOTH_ALPHA folded in (new tensors)."""
+        keys = [f"{i}.{p}" for p in _PROJECTIONS]
+        if any(k not in self.act_absmax for k in keys):
+            raise ValueError(
+                f"int8 needs activation statistics for every projection (layer {i} has none): run calibrate() on "
+                "representative queries first (suho.model.runtime does this when it builds the decoder file)"
+            )
+        t = {k: self.t[k] for k in self._layer_keys(i)}
         nq, nkv, hd = self.n_heads, self.n_kv, self.head_dim
         inter = self.meta["intermediate"]
         stats = self.act_absmax
-        for i in range(self.n_layers):
-            qkv, gate_up = t[f"{i}.qkv"], t[f"{i}.gate_up"]
-            s = _smoothing(stats[f"{i}.qkv"], qkv.abs().amax(0))
-            t[f"{i}.input_layernorm"] = t[f"{i}.input_layernorm"] / s
-            qkv = qkv * s
-            s = _smoothing(stats[f"{i}.gate_up"], gate_up.abs().amax(0))
-            t[f"{i}.pre_feedforward_layernorm"] = t[f"{i}.pre_feedforward_layernorm"] / s
-            gate_up = gate_up * s
-            # o's input channel (head h, dim d) is v's channel d of h's key/value group: one divisor per (group, d)
-            group = nq // nkv
-            o = t[f"{i}.o"]
-            x_max = stats[f"{i}.o"].view(nkv, group, hd).amax(1)
-            w_max = o.abs().amax(0).view(nkv, group, hd).amax(1)
-            s = _smoothing(x_max, w_max)  # [nkv, hd]
-            qkv = torch.cat((qkv[: (nq + nkv) * hd], qkv[(nq + nkv) * hd :] / s.reshape(-1, 1)))
-            t[f"{i}.o"] = o * s[:, None, :].expand(nkv, group, hd).reshape(-1)
-            # down's input is gelu(gate) * up: divide the up rows
-            down = t[f"{i}.down"]
-            s = _smoothing(stats[f"{i}.down"], down.abs().amax(0))
-            gate_up = torch.cat((gate_up[:inter], gate_up[inter:] / s[:, None]))
-            t[f"{i}.down"] = down * s
-            t[f"{i}.qkv"], t[f"{i}.gate_up"] = qkv, gate_up
+        qkv, gate_up = t[f"{i}.qkv"], t[f"{i}.gate_up"]
+        s = _smoothing(stats[f"{i}.qkv"], qkv.abs().amax(0))
+        t[f"{i}.input_layernorm"] = t[f"{i}.input_layernorm"] / s
+        qkv = qkv * s
+        s = _smoothing(stats[f"{i}.gate_up"], gate_up.abs().amax(0))
+        t[f"{i}.pre_feedforward_layernorm"] = t[f"{i}.pre_feedforward_layernorm"] / s
+        gate_up = gate_up * s
+        # o's input channel (head h, dim d) is v's channel d of h's key/value group: one divisor per (group, d)
+        group = nq // nkv
+        o = t[f"{i}.o"]
+        x_max = stats[f"{i}.o"].view(nkv, group, hd).amax(1)
+        w_max = o.abs().amax(0).view(nkv, group, hd).amax(1)
+        s = _smoothing(x_max, w_max)  # [nkv, hd]
+        qkv = torch.cat((qkv[: (nq + nkv) * hd], qkv[(nq + nkv) * hd :] / s.reshape(-1, 1)))
+        t[f"{i}.o"] = o * s[:, None, :].expand(nkv, group, hd).reshape(-1)
+        # down's input is gelu(gate) * up: divide the up rows
+        down = t[f"{i}.down"]
+        s = _smoothing(stats[f"{i}.down"], down.abs().amax(0))
+        gate_up = torch.cat((gate_up[:inter], gate_up[inter:] / s[:, None]))
+        t[f"{i}.down"] = down * s
+        t[f"{i}.qkv"], t[f"{i}.gate_up"] = qkv, gate_up
         return t
 
     def calibrate(self, sequences: Iterable[list[int]]) -> None:
