@@ -153,7 +153,7 @@ def main() -> None:
         cells = [f"{name} {q:6.1f}" for name, q in qps.items()]
         print(
             f"batch {bs:2d} queries/s: " + ", ".join(cells) + f"; naive full-vocabulary path {naive:5.1f} "
-            f"(fast fp32 {qps['fast fp32'] / naive:.1f}x)"
+            f"(fast fp32 {qps['fast fp32'] / naive:.1f}x, fast int8 {qps['fast int8'] / naive:.1f}x)"
         )
     if not args.no_dev:
         f1 = {p: dev_f1(g) for p, g in guards.items()}
