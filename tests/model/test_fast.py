@@ -214,6 +214,18 @@ def test_cache_is_written_once_and_keyed_by_the_adapter(tiny_guard, monkeypatch,
         load_fast(copy)
 
 
+def test_cache_key_follows_the_int8_calibration_queries(tiny_guard, monkeypatch, tmp_path):
+    import suho.model.runtime as runtime
+
+    path = tiny_guard.artifacts.path
+    base = runtime._base_dir(tiny_guard.artifacts)
+    before = runtime.cache_file(path, base)
+    other = tmp_path / "calibration.txt"
+    other.write_text(runtime._CALIBRATION.read_text(encoding="utf-8") + "one more query\n", encoding="utf-8")
+    monkeypatch.setattr(runtime, "_CALIBRATION", other)
+    assert runtime.cache_file(path, base) != before
+
+
 # -- the shipped model --------------------------------------------------------------------------------------------
 shipped = pytest.mark.skipif(
     not (REPO_ROOT / "models" / "suho-ko-270m" / "suho_model.json").is_file(), reason="no shipped model"

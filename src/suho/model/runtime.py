@@ -1,9 +1,10 @@
 """Loading a guard for inference the fast way: merged weights cached once, then memory-mapped on every start.
 
 The first load of a model directory builds the guard the reference way (base + PEFT adapter, merged), converts it to
-`FastGemma3` and writes one file under `$SUHO_HOME/guards/`, keyed by the hashes of the adapter files and the base
-weights, so a retrained adapter never reuses a stale file. Every later start reads that file with `mmap` and the
-tokenizer with `tokenizers` alone: no `transformers` or `peft` import, no merge.
+`FastGemma3`, measures the int8 activation ranges on the calibration queries, and writes one file under
+`$SUHO_HOME/guards/`, keyed by the hashes of the adapter files, the base weights and the calibration queries, so a
+retrained adapter never reuses a stale file. Every later start reads that file with `mmap` and the tokenizer with
+`tokenizers` alone: no `transformers` or `peft` import, no merge.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from suho.model.tokenizer import LeanTokenizer
 from suho.paths import suho_home
 from suho.textnorm import normalize_query
 
+_CALIBRATION = Path(__file__).parent / "int8_calibration.txt"
 _KEY_FILES = ("adapter_model.safetensors", "adapter_config.json", "label_head.safetensors", "suho_model.json")
 
 
@@ -35,6 +37,7 @@ def cache_file(model_dir: Path, base_dir: Path) -> Path:
         f = Path(model_dir) / name
         if f.is_file():
             h.update(name.encode() + f.read_bytes())
+    h.update(_CALIBRATION.read_bytes())  # the int8 statistics stored in the file come from these queries
     manifest = base_dir / "suho_base.json"
     h.update(manifest.read_bytes() if manifest.is_file() else str(base_dir).encode())
     return suho_home() / "guards" / f"{Path(model_dir).resolve().name}-{h.hexdigest()[:16]}" / "decoder.pt"
@@ -83,6 +86,6 @@ def load_fast(
 
 def calibration_sequences(tok, tmap: TokenMap) -> list[list[int]]:
     """The int8 calibration queries (int8_calibration.txt) as the guard feeds them: normalised prompt + <unsafe>."""
-    lines = (Path(__file__).parent / "int8_calibration.txt").read_text(encoding="utf-8").splitlines()
+    lines = _CALIBRATION.read_text(encoding="utf-8").splitlines()
     texts = [t for t in lines if t.strip() and not t.startswith("#")]
     return [prompt_ids(tok, normalize_query(t)) + [tmap.unsafe] for t in texts]
