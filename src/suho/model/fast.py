@@ -273,7 +273,10 @@ class FastGemma3:
 
     def calibrate(self, sequences: Iterable[list[int]]) -> None:
         """Record max |input| per channel of every projection (fp32, one sequence at a time, so no padding is
-        counted) and repack for the current precision."""
+        counted); an int8 engine is repacked with the new statistics."""
+        seqs = [list(ids) for ids in sequences]
+        if not seqs:
+            raise ValueError("calibrate() needs at least one sequence")
         precision = self.precision
         if precision != "fp32":
             self.pack("fp32")
@@ -290,16 +293,13 @@ class FastGemma3:
 
         self._lin = {k: recording(k, f) for k, f in plain.items()}
         try:
-            n = 0
-            for ids in sequences:
-                self(input_ids=torch.tensor([list(ids)]))
-                n += 1
+            for ids in seqs:
+                self(input_ids=torch.tensor([ids]))
         finally:
             self._lin = plain
-        if not n:
-            raise ValueError("calibrate() needs at least one sequence")
         self.act_absmax = stats
-        self.pack(precision)
+        if precision != "fp32":
+            self.pack(precision)
 
     # -- running -----------------------------------------------------------------------------------------------
     def _cos_sin(self, positions: torch.Tensor, kind: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -55,6 +55,8 @@ def load_fast(
     if not (cfg.is_file() and supports(json.loads(cfg.read_text(encoding="utf-8")))):
         return None
     path = cache_file(model_dir, base_dir)
+    tok = LeanTokenizer(base_dir)
+    tmap = ensure_label_tokens(tok)
     body = None
     if path.is_file():
         try:
@@ -71,17 +73,15 @@ def load_fast(
         model, _, _, _ = load_guard_model(model_dir)
         built = FastGemma3.from_hf(model)
         del model
-        tok = LeanTokenizer(base_dir)
-        built.set_prefix(prefix_ids(tok))
+        built.set_prefix(prefix_ids(tok))  # calibration measures the query tokens, as they run at inference
         if progress:
             progress("measuring activation ranges for int8 on 256 calibration queries")
-        built.calibrate(calibration_sequences(tok, ensure_label_tokens(tok)))
+        built.calibrate(calibration_sequences(tok, tmap))
         built.save(path)
         del built
-        body = FastGemma3.load(path, precision)
-    tok = LeanTokenizer(base_dir)
+        body = FastGemma3.load(path, precision)  # memory-mapped, like every later start
     body.set_prefix(prefix_ids(tok))  # the chat prefix's keys/values, computed once for every query
-    return body, tok, ensure_label_tokens(tok), art
+    return body, tok, tmap, art
 
 
 def calibration_sequences(tok, tmap: TokenMap) -> list[list[int]]:

@@ -48,6 +48,9 @@ class TrainConfig:
     threads: int = _f(0, "torch threads (0 = all cores)")
     max_steps: int = _f(0, "stop after N steps (0 = run all epochs); for smoke tests")
 
+    def __post_init__(self) -> None:
+        self.oversample_rules()  # a malformed entry fails when the config is made, not after the base model loads
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["lora_targets"] = list(self.lora_targets)
