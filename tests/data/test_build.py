@@ -82,6 +82,10 @@ def test_rows_with_a_preset_split_stay_there_and_leave_the_draw_alone():
     train_b, dev_b = split(rows + pinned, random.Random(1), 0.1)
     assert {r.text for r in dev_b} == {r.text for r in dev_a} | {"고정 검증 행"}
     assert "고정 학습 행" in {r.text for r in train_b}
+    # pinned train rows (e.g. a new file of twin pairs) leave dev exactly as it was, order included
+    more = [Record(f"고정 학습 {i}", Label.SAFE, None, "ko", "s", "MIT", split="train") for i in range(7)]
+    train_c, dev_c = split(rows + more, random.Random(1), 0.1)
+    assert dev_c == dev_a and len(train_c) == len(train_a) + 7
 
 
 @needs_shared

@@ -120,6 +120,11 @@ def test_oversample_repeats_only_the_detection_example_of_matching_rows():
     assert out.count(encode_detection(twin, FakeTok(), TMAP)) == 3  # safe/ rule: safe rows only
     assert out.count(det) == 2 and len(out) == 3 + 4 + 1  # 'slang=2' applies; the reply is not repeated
     assert out.count(encode_detection(plain, FakeTok(), TMAP)) == 1
+    # a disguised copy keeps its original's reply: the reply is a safe query once, the copy still trains the reply
+    copy = Record("c-d", Label.UNSAFE, "crime_advice", "ko", "s", "x", response="no", tags=("obfuscated",))
+    with_copy = build_examples([harm, copy], FakeTok(), TMAP, TrainConfig(replies_as_safe=True))
+    reply_as_safe = encode_detection(Record("no", Label.SAFE, None, "ko", "s", "x"), FakeTok(), TMAP)
+    assert with_copy.count(reply_as_safe) == 1 and len(with_copy) == 3 + 2
     for bad in ("lookalike", "lookalike=0", "maybe/lookalike=2", "=2", "lookalike=x"):
         with pytest.raises(ValueError, match="oversample entry"):
             TrainConfig(oversample=(bad,)).oversample_rules()

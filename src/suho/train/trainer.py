@@ -92,11 +92,19 @@ def _save_checkpoint(out: Path, step: int, model, label_rows, opt, sched, meta: 
 
 
 def build_examples(records: list[Record], tok, tmap: TokenMap, cfg: TrainConfig) -> list[Example]:
-    """Every record's examples (detection, reply-as-safe, reply); `cfg.oversample` repeats detection examples."""
+    """Every record's examples (detection, reply-as-safe, reply); `cfg.oversample` repeats detection examples.
+
+    A reply shared by several rows (a disguised copy keeps its original's reply) is trained as a safe query once:
+    the copies would only repeat the same detection example.
+    """
     rules = cfg.oversample_rules()
     examples: list[Example] = []
+    seen_replies: set[str] = set()
     for r in records:
-        encoded = encode(r, tok, tmap, cfg.max_prompt_tokens, cfg.max_reply_tokens, cfg.replies_as_safe)
+        as_safe = cfg.replies_as_safe and r.response not in seen_replies
+        if r.response:
+            seen_replies.add(r.response)
+        encoded = encode(r, tok, tmap, cfg.max_prompt_tokens, cfg.max_reply_tokens, as_safe)
         times = max([n for label, tag, n in rules if tag in r.tags and label in (None, r.label.value)], default=1)
         examples += encoded[:1] * (times - 1) + encoded  # encoded[0] is the row's own detection example
     return examples
