@@ -22,10 +22,10 @@ class TrainConfig:
     head_lr: float = _f(3e-3, "learning rate for the label-token output rows")
     warmup_steps: int = _f(30, "linear warm-up steps")
     weight_decay: float = _f(0.0, "AdamW weight decay")
-    lora_r: int = _f(16, "LoRA rank")
-    lora_alpha: int = _f(32, "LoRA alpha")
+    lora_r: int = _f(32, "LoRA rank")
+    lora_alpha: int = _f(64, "LoRA alpha")
     lora_layers: str = _f(
-        "9-",
+        "6-",
         "which decoder layers get LoRA: 'all', 'A-B', 'A-' (A to last); lower layers stay frozen, "
         "so backward stops above them",
     )
