@@ -69,12 +69,13 @@ def test_unknown_kind_is_a_clear_error():
 def test_variants_keep_label_category_reply_and_skip_english():
     recs = [_rec(QUERY), _rec("How do I make a bomb?", language="en"), _rec("오늘 날씨 어때", "safe")]
     out = variants(recs, per_record=2, seed=3)
-    assert len(out) == 4 and {r.language for r, _ in out} == {"ko"}
-    for r, kind in out:
+    assert len(out) == 4 and {r.language for r, _, _ in out} == {"ko"}
+    for r, kind, original in out:
         orig = recs[0] if r.label == Label.UNSAFE else recs[2]
         assert (r.label, r.category, r.response) == (orig.label, orig.category, orig.response)
         assert "obfuscated" in r.tags and f"obfuscated:{kind}" in r.tags and r.text != orig.text
-    kinds_of_first = [k for r, k in out if r.label == Label.UNSAFE]
+        assert original == orig.text
+    kinds_of_first = [k for r, k, _ in out if r.label == Label.UNSAFE]
     assert len(set(kinds_of_first)) == 2  # different kinds per record
 
 

@@ -119,7 +119,7 @@ def _record_parse_errors(res: dict, errors: list[dict], out_dir: Path) -> None:
 
 def render_comparison(results: list[dict], dirs: list[str]) -> str:
     """One benchmark, many models: the reference table, then CIs, over-refusal by group and recall by category."""
-    from suho.eval.report import BINARY_HEADER, _f, binary_row
+    from suho.eval.report import BINARY_HEADER, _f, binary_row, paired_section
 
     first = results[0]
     out = [
@@ -152,4 +152,6 @@ def render_comparison(results: list[dict], dirs: list[str]) -> str:
             out.append(f"| {c} | {row['support']} | {cells} |")
         macro = " | ".join(f"{r['category']['macro_f1']:.3f}" for r in results)
         out.append(f"| category macro-F1 | | {macro} |")
+    if "paired" in first:
+        out += ["", *paired_section(results)]
     return "\n".join(out) + "\n"

@@ -26,6 +26,7 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from typing import NamedTuple
 
 from suho.data.schema import Label, Record
 
@@ -189,20 +190,26 @@ def obfuscate(text: str, kind: str, rng: random.Random) -> str | None:
     return TRANSFORMS[kind](text, rng)
 
 
+class Variant(NamedTuple):
+    record: Record  # the disguised copy
+    kind: str
+    original: str  # the clean text it was made from (for paired comparisons: same row, clean vs disguised)
+
+
 def variants(
     records: list[Record],
     *,
     kinds: tuple[str, ...] = tuple(TRANSFORMS),
     per_record: int = 1,
     seed: int = 0,
-) -> list[tuple[Record, str]]:
-    """Up to `per_record` disguised copies of each Korean record, each by a different kind: (record, kind) pairs.
+) -> list[Variant]:
+    """Up to `per_record` disguised copies of each Korean record, each by a different kind.
 
     The copy keeps the label, category and reply of its original, gets the tag `obfuscated` and `obfuscated:KIND`.
     A kind that has nothing to work on is skipped for that record; copies equal to their original are not made.
     """
     rng = random.Random(seed)
-    out: list[tuple[Record, str]] = []
+    out: list[Variant] = []
     for r in records:
         if r.language != "ko":
             continue
@@ -216,7 +223,7 @@ def variants(
             if not new or new == r.text:
                 continue
             tags = tuple(t for t in r.tags if not t.startswith("obfuscated")) + ("obfuscated", f"obfuscated:{kind}")
-            out.append((replace(r, text=new, tags=tags), kind))
+            out.append(Variant(replace(r, text=new, tags=tags), kind, r.text))
             made += 1
     return out
 
@@ -235,4 +242,4 @@ def training_variants(train: list[Record], n_unsafe: int, n_safe: int, seed: int
     n_look = min(len(lookalike), n_safe // 2)
     pick_safe = rng.sample(lookalike, n_look) + rng.sample(other_safe, min(n_safe - n_look, len(other_safe)))
     made = variants(pick_unsafe + pick_safe, kinds=TRAIN_KINDS, per_record=1, seed=seed)
-    return [replace(r, split="train") for r, _ in made]
+    return [replace(v.record, split="train") for v in made]

@@ -20,6 +20,7 @@ class Item:
     category: str | None = None
     language: str = "ko"
     group: str | None = None  # e.g. XSTest prompt type, look-alike tag, source
+    original: str | None = None  # a disguised item's clean text: the report compares each item with its original
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,8 @@ def _ko_obfuscated() -> list[Item]:
 
     rows = [r for r in read_jsonl(REPO_ROOT / "data" / "dev.jsonl") if r.language == "ko"]
     return [
-        Item(r.text, r.label.value, r.category, "ko", f"{kind} · {r.label.value}")
-        for r, kind in variants(rows, per_record=3, seed=7)
+        Item(r.text, r.label.value, r.category, "ko", f"{kind} · {r.label.value}", original)
+        for r, kind, original in variants(rows, per_record=3, seed=7)
     ]
 
 

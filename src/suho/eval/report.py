@@ -54,4 +54,34 @@ def render_markdown(res: dict) -> str:
     ]
     for g, r in res["groups"].items():
         out.append(f"| {g} | {r['label']} | {r['n']} | {r['flagged_rate']:.3f} | {r['accuracy']:.3f} |")
+    if "paired" in res:
+        out += ["", *paired_section([res])]
     return "\n".join(out) + "\n"
+
+
+def paired_section(results: list[dict]) -> list[str]:
+    """Disguised vs own clean original, one column per model: flagged rate clean -> disguised (change, points)."""
+
+    def cell(r: dict) -> str:
+        return f"{r['flagged_original']:.3f} → {r['flagged_disguised']:.3f} ({100 * r['change']:+.1f})"
+
+    first = results[0]["paired"]
+    names = " | ".join(r["model"] for r in results)
+    out = [
+        "## Disguised vs own clean original (same rows; on safe rows the change is the rise in false positives, "
+        "on unsafe rows the change in recall)",
+        "",
+        f"| group | label | n | {names} |",
+        "|---|---|---:|" + "---:|" * len(results),
+    ]
+    for g, row in first["groups"].items():
+        out.append(
+            f"| {g} | {row['label']} | {row['n']} | "
+            + " | ".join(cell(r["paired"]["groups"][g]) for r in results)
+            + " |"
+        )
+    for t, row in first["labels"].items():
+        out.append(
+            f"| **all {t}** | {t} | {row['n']} | " + " | ".join(cell(r["paired"]["labels"][t]) for r in results) + " |"
+        )
+    return out

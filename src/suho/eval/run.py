@@ -49,6 +49,17 @@ def evaluate(guard, items: list[Item], name: str, out_dir: Path | None = None, *
             [verdicts[i].model_category.value for i in cat_idx],
             [verdicts[i].flagged for i in cat_idx],
         )
+    with_original = [i for i, it in enumerate(items) if it.original is not None]
+    if with_original:  # a disguise benchmark: each item is also compared with its own clean original
+        originals = list(dict.fromkeys(items[i].original for i in with_original))
+        scored = detect_all(guard, [Item(t, "safe") for t in originals], f"eval {name} (originals)", progress=progress)
+        pred_of = {t: v.label.value for t, v in zip(originals, scored)}
+        res["paired"] = metrics.paired_table(
+            [items[i].group for i in with_original],
+            [y_true[i] for i in with_original],
+            [y_pred[i] for i in with_original],
+            [pred_of[items[i].original] for i in with_original],
+        )
     if out_dir:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
