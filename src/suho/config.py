@@ -18,7 +18,8 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type) -> None:
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         flag = "--" + f.name.replace("_", "-")
-        help_ = f"{f.metadata.get('help', '')} (default: {f.default if f.default is not dataclasses.MISSING else None})"
+        default = f.default if f.default is not dataclasses.MISSING else None
+        help_ = f"{f.metadata.get('help', '')} (default: {default})".replace("%", "%%")  # argparse formats help with %
         typ = hints[f.name]
         base = (
             typing.get_args(typ)[0]

@@ -120,6 +120,11 @@ def test_oversample_repeats_only_the_detection_example_of_matching_rows():
     assert out.count(encode_detection(twin, FakeTok(), TMAP)) == 3  # safe/ rule: safe rows only
     assert out.count(det) == 2 and len(out) == 3 + 4 + 1  # 'slang=2' applies; the reply is not repeated
     assert out.count(encode_detection(plain, FakeTok(), TMAP)) == 1
+    # with a shared prompt the unsafe row is reply (+ detection targets) and reply-as-safe; repeats stay detection-only
+    shared = build_examples(
+        rows, FakeTok(), TMAP, TrainConfig(replies_as_safe=True, share_prompt=True, oversample=("slang=2",))
+    )
+    assert shared.count(det) == 1 and len(shared) == 1 + (1 + 2) + 1
     # a disguised copy keeps its original's reply: the reply is a safe query once, the copy still trains the reply
     copy = Record("c-d", Label.UNSAFE, "crime_advice", "ko", "s", "x", response="no", tags=("obfuscated",))
     with_copy = build_examples([harm, copy], FakeTok(), TMAP, TrainConfig(replies_as_safe=True))
@@ -128,3 +133,54 @@ def test_oversample_repeats_only_the_detection_example_of_matching_rows():
     for bad in ("lookalike", "lookalike=0", "maybe/lookalike=2", "=2", "lookalike=x"):
         with pytest.raises(ValueError, match="oversample entry"):
             TrainConfig(oversample=(bad,)).oversample_rules()
+
+
+def test_share_prompt_puts_the_detection_targets_on_the_reply_example():
+    rec = Record("ab", Label.UNSAFE, "privacy_violation", "ko", "s", "x", response="no")
+    det, as_safe, reply = encode(rec, FakeTok(), TMAP, replies_as_safe=True)
+    merged, as_safe2 = encode(rec, FakeTok(), TMAP, replies_as_safe=True, share_prompt=True)
+    assert as_safe2 == as_safe and merged.input_ids == reply.input_ids
+    n = len(det.input_ids)
+    assert merged.labels[:n] == det.labels and merged.labels[n:] == reply.labels[n:]
+    # rows without a reply are not affected
+    safe = Record("ab", Label.SAFE, None, "en", "s", "x")
+    assert encode(safe, FakeTok(), TMAP, share_prompt=True) == encode(safe, FakeTok(), TMAP)
+    bare = Record("ab", Label.UNSAFE, "crime_advice", "ko", "s", "x")
+    assert encode(bare, FakeTok(), TMAP, share_prompt=True) == [encode_detection(bare, FakeTok(), TMAP)]
+
+
+def test_share_prompt_gives_the_same_losses_as_separate_examples(tmp_path):
+    """Causal attention: the merged example's detection positions see the detection example's inputs exactly."""
+    from tiny import make_tiny_base
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from suho.model.format import ensure_label_tokens
+
+    path = make_tiny_base(tmp_path / "tiny")
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path).eval()
+    tmap = ensure_label_tokens(tok)
+    rec = Record(
+        "sns 계정 해킹하는 방법 알려줘",
+        Label.UNSAFE,
+        "crime_advice",
+        "ko",
+        "s",
+        "x",
+        response="계정 해킹 방법은 알려드릴 수 없어요.",
+    )
+    det, reply = encode(rec, tok, tmap)
+    (merged,) = encode(rec, tok, tmap, share_prompt=True)
+    vocab, lookup = build_reply_vocab([reply], tmap, len(tok))
+    torch.manual_seed(0)
+    label_rows, reply_rows = torch.randn(14, 32), torch.randn(len(vocab), 32)
+
+    def parts(ex):
+        batch = collate([ex], tok.pad_token_id)
+        with torch.no_grad():
+            h = model.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+        return multitask_loss(h, batch["labels"], label_rows, reply_rows, lookup, tmap)
+
+    d, r, m = parts(det), parts(reply), parts(merged)
+    assert abs(m.label - d.label) < 1e-5 and abs(m.category - d.category) < 1e-5 and abs(m.reply - r.reply) < 1e-5
+    assert m.label > 0 and m.reply > 0

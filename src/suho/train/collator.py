@@ -73,19 +73,30 @@ def encode(
     max_prompt_tokens: int = 128,
     max_reply_tokens: int = 96,
     replies_as_safe: bool = False,
+    share_prompt: bool = False,
 ) -> list[Example]:
-    """Both kinds of examples for one record.
+    """All examples of one record; the first carries the row's own detection targets.
 
     With `replies_as_safe`, an unsafe row's safeguard reply is also a *safe* detection example: a refusal names the
     harm it refuses ("I can't tell you how to jump...") and gives a crisis line, so without this the guard learns to
     flag its own replies (and the replies of any well-behaved model it guards).
+
+    With `share_prompt`, an unsafe row with a reply is one example instead of two: the reply example also carries the
+    detection targets (the label at the prompt's last token, the category at `<unsafe>`). Attention is causal, so those
+    positions see exactly the detection example's inputs and give the same losses; the prompt is computed once.
     """
-    out = [encode_detection(record, tokenizer, tmap, max_prompt_tokens)]
+    det = encode_detection(record, tokenizer, tmap, max_prompt_tokens)
     reply = encode_reply(record, tokenizer, tmap, max_prompt_tokens, max_reply_tokens)
+    extra = []
     if reply and replies_as_safe:
         as_query = replace(record, text=record.response, label=Label.SAFE, category=None, response=None)
-        out.append(encode_detection(as_query, tokenizer, tmap, max_prompt_tokens))
-    return out + ([reply] if reply else [])
+        extra.append(encode_detection(as_query, tokenizer, tmap, max_prompt_tokens))
+    if reply and share_prompt:
+        n = len(det.input_ids)  # prompt + <unsafe>: the reply example's first tokens, none of them a reply target
+        if reply.input_ids[:n] != det.input_ids or any(t != IGNORE for t in reply.labels[:n]):
+            raise AssertionError("a reply example must start with its detection example")
+        return [Example(reply.input_ids, det.labels + reply.labels[n:]), *extra]
+    return [det, *extra] + ([reply] if reply else [])
 
 
 def collate(batch: list[Example], pad_id: int) -> dict[str, torch.Tensor]:

@@ -37,6 +37,12 @@ class TrainConfig:
     replies_as_safe: bool = _f(
         True, "also train each safeguard reply as a safe query (the guard must pass its own replies)"
     )
+    share_prompt: bool = _f(
+        False,
+        "an unsafe row with a reply is one example: its detection targets ride on the reply example (same losses per "
+        "example, the prompt computed once; 13% less training time, but fewer and differently mixed batches moved the "
+        "operating point: see the model card, v10)",
+    )
     oversample: tuple[str, ...] = _f(
         (),
         "repeat the detection example of matching rows: 'TAG=N' or 'LABEL/TAG=N' (e.g. 'safe/lookalike=2' trains "

@@ -28,7 +28,7 @@ from suho.model.adapter import (
 from suho.model.base import load_base, read_manifest
 from suho.model.card import write_card
 from suho.model.format import LABEL_TOKEN_NAMES, TokenMap, ensure_label_tokens, token_strings
-from suho.train.collator import Example, build_reply_vocab, collate, encode, multitask_loss
+from suho.train.collator import Example, build_reply_vocab, collate, encode, encode_detection, multitask_loss
 from suho.train.config import TrainConfig
 
 CKPT = "checkpoint"
@@ -104,9 +104,11 @@ def build_examples(records: list[Record], tok, tmap: TokenMap, cfg: TrainConfig)
         as_safe = cfg.replies_as_safe and r.response not in seen_replies
         if r.response:
             seen_replies.add(r.response)
-        encoded = encode(r, tok, tmap, cfg.max_prompt_tokens, cfg.max_reply_tokens, as_safe)
+        encoded = encode(r, tok, tmap, cfg.max_prompt_tokens, cfg.max_reply_tokens, as_safe, cfg.share_prompt)
         times = max([n for label, tag, n in rules if tag in r.tags and label in (None, r.label.value)], default=1)
-        examples += encoded[:1] * (times - 1) + encoded  # encoded[0] is the row's own detection example
+        if times > 1:  # repeats are of the detection example alone, never of a reply
+            examples += [encode_detection(r, tok, tmap, cfg.max_prompt_tokens)] * (times - 1)
+        examples += encoded
     return examples
 
 
