@@ -98,7 +98,7 @@ def test_obfuscated_copies_come_from_train_rows_only(tmp_path):
         return {"text": text, "label": "unsafe", "category": "crime_advice", "language": "ko", "response": "안 돼요."}
 
     _write_seed(tmp_path / "seed", SEED + [row(i) for i in range(40)])
-    build(tmp_path / "seed", tmp_path / "out", progress=lambda m: None, obfuscated_per_label=20)
+    build(tmp_path / "seed", tmp_path / "out", progress=lambda m: None, obfuscated=(20, 30))
     train, dev = read_jsonl(tmp_path / "out" / "train.jsonl"), read_jsonl(tmp_path / "out" / "dev.jsonl")
     copies = [r for r in train if "obfuscated" in r.tags]
     assert len([r for r in copies if r.label == Label.UNSAFE]) == 20 and any(r.label == Label.SAFE for r in copies)
