@@ -111,7 +111,7 @@ def _calibrate(args) -> int:
     items = load_benchmark(args.data)
     policy = load_policy(args.policy)
     guard = load_guard(args.model, policy=policy)
-    verdicts = detect_all(guard, items, "scoring")
+    verdicts = detect_all(guard, [it.text for it in items], "scoring")
     unsafe = np.array([it.label == "unsafe" for it in items])
     constrained = ~unsafe & (
         np.array([it.group == "lookalike" for it in items]) if args.flag_on == "lookalike" else True

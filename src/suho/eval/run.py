@@ -11,21 +11,21 @@ from suho.eval.benchmarks import Item, load_benchmark
 from suho.eval.report import render_markdown
 
 
-def detect_all(guard, items: list[Item], desc: str, *, progress: bool = True, chunk: int = 256) -> list:
-    """`guard.detect` over a whole benchmark in chunks, with a progress bar: one Verdict per item."""
+def detect_all(guard, texts: list[str], desc: str, *, progress: bool = True, chunk: int = 256) -> list:
+    """`guard.detect` over many texts in chunks, with a progress bar: one Verdict per text."""
     from tqdm import tqdm
 
     verdicts = []
-    with tqdm(total=len(items), desc=desc, disable=not progress) as bar:
-        for s in range(0, len(items), chunk):
-            verdicts += guard.detect([it.text for it in items[s : s + chunk]])
-            bar.update(min(chunk, len(items) - s))
+    with tqdm(total=len(texts), desc=desc, disable=not progress) as bar:
+        for s in range(0, len(texts), chunk):
+            verdicts += guard.detect(texts[s : s + chunk])
+            bar.update(min(chunk, len(texts) - s))
     return verdicts
 
 
 def evaluate(guard, items: list[Item], name: str, out_dir: Path | None = None, *, progress: bool = True) -> dict:
     t0 = time.time()
-    verdicts = detect_all(guard, items, f"eval {name}", progress=progress)
+    verdicts = detect_all(guard, [it.text for it in items], f"eval {name}", progress=progress)
     seconds = time.time() - t0
     y_true = [it.label for it in items]
     y_pred = [v.label.value for v in verdicts]
@@ -52,7 +52,7 @@ def evaluate(guard, items: list[Item], name: str, out_dir: Path | None = None, *
     with_original = [i for i, it in enumerate(items) if it.original is not None]
     if with_original:  # a disguise benchmark: each item is also compared with its own clean original
         originals = list(dict.fromkeys(items[i].original for i in with_original))
-        scored = detect_all(guard, [Item(t, "safe") for t in originals], f"eval {name} (originals)", progress=progress)
+        scored = detect_all(guard, originals, f"eval {name} (originals)", progress=progress)
         pred_of = {t: v.label.value for t, v in zip(originals, scored)}
         res["paired"] = metrics.paired_table(
             [items[i].group for i in with_original],
