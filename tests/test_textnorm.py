@@ -19,6 +19,9 @@ from suho.textnorm import normalize_query
         ("ｈａｃｋ ｓｎｓ", "hack sns"),  # fullwidth
         ("해\u200b킹 방\u2060법", "해킹 방법"),  # zero-width characters
         ("해킹\x00 방법", "해킹  방법"),  # control characters become spaces
+        ("죽고 싶어어어어", "죽고 싶어"),  # a stretched last syllable
+        ("비 맞아서서서 옷 젖었어", "비 맞아서 옷 젖었어"),
+        ("대마마마초 사는 곳", "대마초 사는 곳"),  # a stretched syllable inside the word
     ],
 )
 def test_disguises_are_undone(disguised, plain):
@@ -33,6 +36,9 @@ def test_disguises_are_undone(disguised, plain):
         "ㅠㅠ 힘들어",
         "제1회 대회",  # digits inside Korean words are not swaps
         "이번 노래 가사 한 줄 한 줄 다 찢었어",  # runs of one-syllable words
+        "하하하 웃겨",  # a word of one repeated syllable is laughter, not a stretch
+        "...쯧쯧쯧",
+        "싶어어",  # one extra syllable is ordinary spelling
         "안녕하세요. 반갑습니다.",
         "a.b.c and 1.2.3",
         "How do I kill a Python process?",

@@ -1,13 +1,15 @@
 """Undo common disguises before the model sees a query; a clean query passes through unchanged.
 
 Users who want a harmful answer past a filter write `ㄷㅐㅁㅏㅊㅗ` (decomposed jamo), `대 마 키 우 는 법` (a space
-after every syllable), `대.마.초` or `대🌿마🌿초` (symbols between syllables), fullwidth `ｈａｃｋ`, or hide
-zero-width characters inside words. Each rule below fires only on text that has the disguise, so clean text — every
-row of our train and dev sets, a test checks — is returned as is and its verdict cannot change.
+after every syllable), `대.마.초` or `대🌿마🌿초` (symbols between syllables), fullwidth `ｈａｃｋ`, `죽고 싶어어어어`
+(a syllable stretched inside or at the end of a word), or hide zero-width characters inside words. Each rule below
+fires only on text that has the disguise, so clean text — every ordinary and look-alike row of our train and dev
+sets, a test checks — is returned as is and its verdict cannot change.
 
 Not handled here: digit/letter swaps (`시1발`: `제1회` is clean Korean), 초성-only abbreviations (`ㅈㅅ` has no
-vowels to recover), romanised Korean, repeated characters, spacing inside one short word; no rule can undo those
-without changing clean text, so the model learns them from disguised training copies (`suho.data.obfuscate`).
+vowels to recover), romanised Korean, spacing inside one short word (`한 줄 한 줄` is clean Korean), a whole word of
+one repeated syllable (`하하하`, `쯧쯧쯧` are clean); no rule can undo those without changing clean text, so the model
+learns them from disguised training copies (`suho.data.obfuscate`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,14 @@ _SPACED = re.compile(f"(?<![\uac00-\ud7a3])(?:{_SYL} ){{5,}}{_SYL}(?![\uac00-\ud
 # syllables separated by the same run of symbols/emoji, 3+ syllables: "대.마.초", "대*마*초", "자🔪살"
 _SEP = r"(?:[^\w\s\uac00-\ud7a3]|_){1,3}"
 _SEPARATED = re.compile(f"{_SYL}(?:({_SEP}){_SYL})(?:\\1{_SYL})+|{_SYL}[\U0001f000-\U0001faff\u2600-\u27bf]+{_SYL}")
+# a syllable written 3+ times in a row right after a different syllable: "싶어어어어", "대마마마초" (a word made of
+# one repeated syllable, the laughter "하하하" or "쯧쯧쯧", is left alone; in our 13k train/dev rows this changes one
+# comment-corpus row, itself a stretch: "껄꼴꼴꼴꼴")
+_STRETCHED = re.compile(f"({_SYL})(({_SYL})\\3{{2,}})")
+
+
+def _unstretch(m: re.Match) -> str:
+    return m.group(0) if m.group(1) == m.group(3) else m.group(1) + m.group(3)
 
 
 def _compose(run: str) -> str:
@@ -70,4 +80,5 @@ def normalize_query(text: str) -> str:
     t = _JAMO_RUN.sub(_compose_jamo, t)
     t = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), t)
     t = _SEPARATED.sub(lambda m: re.sub(r"[^\uac00-\ud7a3]", "", m.group(0)), t)
+    t = _STRETCHED.sub(_unstretch, t)
     return t
