@@ -40,8 +40,9 @@ class TrainConfig:
     share_prompt: bool = _f(
         False,
         "an unsafe row with a reply is one example: its detection targets ride on the reply example (same losses per "
-        "example, the prompt computed once; 13% less training time, but fewer and differently mixed batches moved the "
-        "operating point: see the model card, v10)",
+        "example, the prompt computed once; 13% less training time at the same batch size). Off by default so that "
+        "`suho train` reproduces the shipped model; its effect on quality was within seed variance (model card: "
+        "v10-v12)",
     )
     oversample: tuple[str, ...] = _f(
         (),
