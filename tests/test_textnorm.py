@@ -22,6 +22,7 @@ from suho.textnorm import normalize_query
         ("죽고 싶어어어어", "죽고 싶어"),  # a stretched last syllable
         ("비 맞아서서서 옷 젖었어", "비 맞아서 옷 젖었어"),
         ("대마마마초 사는 곳", "대마초 사는 곳"),  # a stretched syllable inside the word
+        ("대대대마초 사는 곳", "대마초 사는 곳"),  # ... and at its start
     ],
 )
 def test_disguises_are_undone(disguised, plain):
@@ -38,6 +39,7 @@ def test_disguises_are_undone(disguised, plain):
         "이번 노래 가사 한 줄 한 줄 다 찢었어",  # runs of one-syllable words
         "하하하 웃겨",  # a word of one repeated syllable is laughter, not a stretch
         "...쯧쯧쯧",
+        "하하하하",
         "싶어어",  # one extra syllable is ordinary spelling
         "안녕하세요. 반갑습니다.",
         "a.b.c and 1.2.3",

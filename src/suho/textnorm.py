@@ -2,7 +2,7 @@
 
 Users who want a harmful answer past a filter write `ㄷㅐㅁㅏㅊㅗ` (decomposed jamo), `대 마 키 우 는 법` (a space
 after every syllable), `대.마.초` or `대🌿마🌿초` (symbols between syllables), fullwidth `ｈａｃｋ`, `죽고 싶어어어어`
-(a syllable stretched inside or at the end of a word), or hide zero-width characters inside words. Each rule below
+(a syllable stretched anywhere in a word), or hide zero-width characters inside words. Each rule below
 fires only on text that has the disguise, so clean text — every ordinary and look-alike row of our train and dev
 sets, a test checks — is returned as is and its verdict cannot change.
 
@@ -35,14 +35,20 @@ _SPACED = re.compile(f"(?<![\uac00-\ud7a3])(?:{_SYL} ){{5,}}{_SYL}(?![\uac00-\ud
 # syllables separated by the same run of symbols/emoji, 3+ syllables: "대.마.초", "대*마*초", "자🔪살"
 _SEP = r"(?:[^\w\s\uac00-\ud7a3]|_){1,3}"
 _SEPARATED = re.compile(f"{_SYL}(?:({_SEP}){_SYL})(?:\\1{_SYL})+|{_SYL}[\U0001f000-\U0001faff\u2600-\u27bf]+{_SYL}")
-# a syllable written 3+ times in a row right after a different syllable: "싶어어어어", "대마마마초" (a word made of
-# one repeated syllable, the laughter "하하하" or "쯧쯧쯧", is left alone; in our 13k train/dev rows this changes one
-# comment-corpus row, itself a stretch: "껄꼴꼴꼴꼴")
+# a syllable written 3+ times in a row next to a different syllable of the same word: after it ("싶어어어어",
+# "대마마마초") or at the word's start ("대대대마초"). A word made of one repeated syllable, the laughter "하하하" or
+# "쯧쯧쯧", is left alone; in our 13k train/dev rows this changes one comment-corpus row, itself a stretch:
+# "껄꼴꼴꼴꼴"
 _STRETCHED = re.compile(f"({_SYL})(({_SYL})\\3{{2,}})")
+_STRETCHED_START = re.compile(f"(?<![\uac00-\ud7a3])(({_SYL})\\2{{2,}})({_SYL})")
 
 
 def _unstretch(m: re.Match) -> str:
     return m.group(0) if m.group(1) == m.group(3) else m.group(1) + m.group(3)
+
+
+def _unstretch_start(m: re.Match) -> str:
+    return m.group(0) if m.group(2) == m.group(3) else m.group(2) + m.group(3)
 
 
 def _compose(run: str) -> str:
@@ -81,4 +87,5 @@ def normalize_query(text: str) -> str:
     t = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), t)
     t = _SEPARATED.sub(lambda m: re.sub(r"[^\uac00-\ud7a3]", "", m.group(0)), t)
     t = _STRETCHED.sub(_unstretch, t)
+    t = _STRETCHED_START.sub(_unstretch_start, t)
     return t

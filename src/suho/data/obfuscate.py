@@ -14,7 +14,7 @@ has nothing to work on (e.g. no Hangul word), so callers can pick another.
 | chosung | 자살 -> ㅈㅅ (초성 only) | no |
 | digits | 시1발, 씨8 (digit inserted, numeral homophones) | no |
 | romanized | 대마초 -> daemacho (one word, code-switched) | no |
-| repeat | 죽고 싶어어어어 | yes, after another syllable (a one-syllable word, 나나나, no) |
+| repeat | 죽고 싶어어어어 | yes, inside a word of 2+ syllables (a one-syllable word, 나나나, no) |
 
 The benchmark is built from dev rows only and the training variants from train rows only, so no disguised dev query
 is ever trained on.
@@ -181,7 +181,7 @@ TRANSFORMS: dict[str, Callable[[str, random.Random], str | None]] = {
     "repeat": repeat,
 }
 # what the model must learn (the normaliser cannot undo these); training variants use only these. `repeat` stays
-# although the normaliser now undoes most of it (a stretch after another syllable): the build is unchanged (the
+# although the normaliser now undoes most of it (a stretch inside a word): the build is unchanged (the
 # shipped model's data, byte for byte), and those copies train as their clean originals.
 TRAIN_KINDS = ("spaced_word", "separator", "chosung", "digits", "romanized", "repeat")
 
