@@ -35,20 +35,17 @@ _SPACED = re.compile(f"(?<![\uac00-\ud7a3])(?:{_SYL} ){{5,}}{_SYL}(?![\uac00-\ud
 # syllables separated by the same run of symbols/emoji, 3+ syllables: "대.마.초", "대*마*초", "자🔪살"
 _SEP = r"(?:[^\w\s\uac00-\ud7a3]|_){1,3}"
 _SEPARATED = re.compile(f"{_SYL}(?:({_SEP}){_SYL})(?:\\1{_SYL})+|{_SYL}[\U0001f000-\U0001faff\u2600-\u27bf]+{_SYL}")
-# a syllable written 3+ times in a row next to a different syllable of the same word: after it ("싶어어어어",
-# "대마마마초") or at the word's start ("대대대마초"). A word made of one repeated syllable, the laughter "하하하" or
-# "쯧쯧쯧", is left alone; in our 13k train/dev rows this changes one comment-corpus row, itself a stretch:
-# "껄꼴꼴꼴꼴"
-_STRETCHED = re.compile(f"({_SYL})(({_SYL})\\3{{2,}})")
-_STRETCHED_START = re.compile(f"(?<![\uac00-\ud7a3])(({_SYL})\\2{{2,}})({_SYL})")
+# a syllable written 3+ times in a row ("싶어어어어", "대마마마초", "대대대마초"): one copy is kept when the run touches
+# another syllable of its word. A word made of one repeated syllable, the laughter "하하하" or "쯧쯧쯧", is left alone;
+# in our 13k train/dev rows this changes one comment-corpus row, itself a stretch: "껄꼴꼴꼴꼴"
+_REPEATED = re.compile(f"({_SYL})\\1{{2,}}")
 
 
 def _unstretch(m: re.Match) -> str:
-    return m.group(0) if m.group(1) == m.group(3) else m.group(1) + m.group(3)
-
-
-def _unstretch_start(m: re.Match) -> str:
-    return m.group(0) if m.group(2) == m.group(3) else m.group(2) + m.group(3)
+    # the run is maximal, so a syllable next to it is a different one: the run is part of a longer word
+    s, i, j = m.string, m.start(), m.end()
+    in_word = (i > 0 and "\uac00" <= s[i - 1] <= "\ud7a3") or (j < len(s) and "\uac00" <= s[j] <= "\ud7a3")
+    return m.group(1) if in_word else m.group(0)
 
 
 def _compose(run: str) -> str:
@@ -86,6 +83,5 @@ def normalize_query(text: str) -> str:
     t = _JAMO_RUN.sub(_compose_jamo, t)
     t = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), t)
     t = _SEPARATED.sub(lambda m: re.sub(r"[^\uac00-\ud7a3]", "", m.group(0)), t)
-    t = _STRETCHED.sub(_unstretch, t)
-    t = _STRETCHED_START.sub(_unstretch_start, t)
+    t = _REPEATED.sub(_unstretch, t)
     return t

@@ -55,7 +55,7 @@ CAPS: dict[tuple[str, str, str | None], int] = {
 
 
 # disguised copies (suho.data.obfuscate) of this many unsafe and this many safe Korean train rows. 1,600 safe copies
-# (v9 candidate) lowered the rise in false positives on disguised text but not the models' ranking; see the model card.
+# (v9 candidate, with new twin pairs) did no better on disguised text and lowered the ranking; see the model card.
 OBFUSCATED_UNSAFE = 1000
 OBFUSCATED_SAFE = 1000
 
