@@ -23,6 +23,7 @@ from suho.textnorm import normalize_query
         ("비 맞아서서서 옷 젖었어", "비 맞아서 옷 젖었어"),
         ("대마마마초 사는 곳", "대마초 사는 곳"),  # a stretched syllable inside the word
         ("대대대마초 사는 곳", "대마초 사는 곳"),  # ... and at its start
+        ("대대대마마마초", "대마초"),  # two stretched syllables side by side
     ],
 )
 def test_disguises_are_undone(disguised, plain):
