@@ -33,6 +33,7 @@ lint: setup
 
 data: setup
 	$(BIN)/suho data build
+	$(BIN)/suho data spacing
 	$(BIN)/suho data stats
 
 train: model

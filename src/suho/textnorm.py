@@ -1,21 +1,26 @@
 """Undo common disguises before the model sees a query; a clean query passes through unchanged.
 
 Users who want a harmful answer past a filter write `ㄷㅐㅁㅏㅊㅗ` (decomposed jamo), `대 마 키 우 는 법` (a space
-after every syllable), `대.마.초` or `대🌿마🌿초` (symbols between syllables), fullwidth `ｈａｃｋ`, `죽고 싶어어어어`
-(a syllable stretched anywhere in a word), or hide zero-width characters inside words. Each rule below
-fires only on text that has the disguise, so clean text — every ordinary and look-alike row of our train and dev
-sets, a test checks — is returned as is and its verdict cannot change.
+after every syllable), `대 마 초 키우는 법` (one word spaced out), `대.마.초` or `대🌿마🌿초` (symbols between
+syllables), fullwidth `ｈａｃｋ`, `죽고 싶어어어어` (a syllable stretched anywhere in a word), or hide zero-width
+characters inside words. Each rule below fires only on text that has the disguise, so clean text — every ordinary and
+look-alike row of our train and dev sets, and every KoSBi/SQuARe test sentence, tests check — is returned as is and
+its verdict cannot change. Spaced-out text gets its word breaks back from `suho.spacing` (a syllable-context model of
+where Korean puts spaces): `대 마 키 우 는 법` -> `대마 키우는 법`.
 
 Not handled here: digit/letter swaps (`시1발`: `제1회` is clean Korean), 초성-only abbreviations (`ㅈㅅ` has no
-vowels to recover), romanised Korean, spacing inside one short word (`한 줄 한 줄` is clean Korean), a whole word of
-one repeated syllable (`하하하`, `쯧쯧쯧` are clean); no rule can undo those without changing clean text, so the model
-learns them from disguised training copies (`suho.data.obfuscate`).
+vowels to recover), romanised Korean, a spaced-out word that could be one-syllable words (`한 줄 한 줄`, `할 수
+있 어`: clean Korean, or a two-syllable word `자 살`), a whole word of one repeated syllable (`하하하`, `쯧쯧쯧` are
+clean); no rule can undo those without changing clean text, so the model learns them from disguised training copies
+(`suho.data.obfuscate`).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+
+from suho.spacing import default_model
 
 # zero-width and invisible formatting characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM, soft hyphen, Hangul fillers)
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u115f\u1160\u3164\uffa0]")
@@ -32,13 +37,43 @@ _SYL = "[\uac00-\ud7a3]"
 # 6+ single syllables each followed by one space: "대 마 키 우 는 법" (clean Korean has runs of one-syllable words,
 # "한 줄 한 줄 다", but in our 13k train/dev rows never six in a row)
 _SPACED = re.compile(f"(?<![\uac00-\ud7a3])(?:{_SYL} ){{5,}}{_SYL}(?![\uac00-\ud7a3])")
-# syllables separated by the same run of symbols/emoji, 3+ syllables: "대.마.초", "대*마*초", "자🔪살"
-_SEP = r"(?:[^\w\s\uac00-\ud7a3]|_){1,3}"
+# 3-5 single syllables after a space (or the text's start), each followed by one space ("대 마 초 키우는 법"): joined
+# only when the spacing model puts a space in none of the gaps (each P(space) < JOIN_BELOW). Clean runs of one-syllable
+# words ("한 줄 한 줄", "두 분 다") have at least one likely space: at 0.1 no clean text of train, dev, KoSBi test or
+# SQuARe test is joined, and about half of ko-obfuscated's spaced-out words are. A two-syllable word ("자 살") is
+# left alone: "할 수", "내 돈" are clean
+_SPACED_WORD = re.compile(f"(?<!\\S)(?:{_SYL} ){{2,4}}{_SYL}(?![\uac00-\ud7a3])")
+JOIN_BELOW = 0.1
+# syllables separated by the same run of symbols/emoji, 3+ syllables: "대.마.초", "대*마*초", "자🔪살". Not a middle
+# dot: "초·중·고" is how Korean writes a list (SQuARe test has three such questions)
+_SEP = r"(?:[^\w\s\uac00-\ud7a3\u00b7\u2027\u30fb]|_){1,3}"
 _SEPARATED = re.compile(f"{_SYL}(?:({_SEP}){_SYL})(?:\\1{_SYL})+|{_SYL}[\U0001f000-\U0001faff\u2600-\u27bf]+{_SYL}")
 # a syllable written 3+ times in a row ("싶어어어어", "대마마마초", "대대대마초"): one copy is kept when the run touches
 # another syllable of its word. A word made of one repeated syllable, the laughter "하하하" or "쯧쯧쯧", is left alone;
 # in our 13k train/dev rows this changes one comment-corpus row, itself a stretch: "껄꼴꼴꼴꼴"
 _REPEATED = re.compile(f"({_SYL})\\1{{2,}}")
+
+
+def _neighbours(m: re.Match) -> tuple[str, str]:
+    """The syllables just before and after a match, across whitespace ("" at punctuation or the text's edge)."""
+    s = m.string
+    before = s[: m.start()].rstrip()[-1:]
+    after = s[m.end() :].lstrip()[:1]
+    return (before if _is_syl(before) else ""), (after if _is_syl(after) else "")
+
+
+def _is_syl(ch: str) -> bool:
+    return len(ch) == 1 and "\uac00" <= ch <= "\ud7a3"
+
+
+def _respace(m: re.Match) -> str:
+    return default_model().respace(m.group(0).replace(" ", ""), *_neighbours(m))
+
+
+def _join_word(m: re.Match) -> str:
+    syllables = m.group(0).replace(" ", "")
+    p = default_model().probabilities(syllables, *_neighbours(m))
+    return syllables if max(p) < JOIN_BELOW else m.group(0)
 
 
 def _unstretch(m: re.Match) -> str:
@@ -81,7 +116,8 @@ def normalize_query(text: str) -> str:
     if re.search("[\u1100-\u11ff]", t):  # conjoining jamo (NFD Hangul) -> precomposed syllables
         t = unicodedata.normalize("NFC", t)
     t = _JAMO_RUN.sub(_compose_jamo, t)
-    t = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), t)
+    t = _SPACED.sub(_respace, t)
+    t = _SPACED_WORD.sub(_join_word, t)
     t = _SEPARATED.sub(lambda m: re.sub(r"[^\uac00-\ud7a3]", "", m.group(0)), t)
     t = _REPEATED.sub(_unstretch, t)
     return t

@@ -1,4 +1,4 @@
-"""`suho data build` / `suho data stats` / `suho data validate`."""
+"""`suho data build` / `suho data stats` / `suho data validate` / `suho data spacing`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 from suho.data.build import build, stats
 from suho.data.schema import read_jsonl
 from suho.paths import REPO_ROOT
+from suho.spacing import TABLE, clean_korean_texts, count, write_table
 
 
 def add_parser(sub) -> None:
@@ -32,6 +33,16 @@ def add_parser(sub) -> None:
     v = ps.add_parser("validate", help="validate JSONL files against the record schema")
     v.add_argument("files", nargs="+", type=Path)
     v.set_defaults(func=_validate)
+    sp = ps.add_parser(
+        "spacing",
+        help="rebuild the table of where Korean puts spaces (suho.spacing) from the training data",
+        description="Counts, for every gap between two syllables in the clean Korean rows of the training data, "
+        "whether a space stands there; the normaliser uses the table to put word breaks back into spaced-out text. "
+        "Run it after `suho data build` (a test checks that the shipped table matches data/train.jsonl).",
+    )
+    sp.add_argument("--train", type=Path, default=REPO_ROOT / "data" / "train.jsonl")
+    sp.add_argument("--out", type=Path, default=TABLE)
+    sp.set_defaults(func=_spacing)
 
 
 def _build(args) -> int:
@@ -65,4 +76,12 @@ def _stats(args) -> int:
 def _validate(args) -> int:
     for f in args.files:
         print(f"{f}: {len(read_jsonl(f))} valid rows")
+    return 0
+
+
+def _spacing(args) -> int:
+    texts = clean_korean_texts(read_jsonl(args.train))
+    counts = count(texts)
+    write_table(counts, args.out)
+    print(f"{len(texts)} Korean rows -> {len(counts)} contexts in {args.out}")
     return 0
