@@ -27,7 +27,8 @@ def test_counts_come_from_clean_korean_rows_only():
     def row(text, language="ko", tags=()):
         return Record(text, Label.SAFE, None, language, "test", "CC0", tags=tags)
 
-    rows = [row("대마초 키우는 법"), row("how to", "en"), row("대 마 초 키우는 법", tags=("obfuscated", "obfuscated:x"))]
+    disguised = row("대 마 초 키우는 법", tags=("obfuscated", "obfuscated:spaced_word"))
+    rows = [row("대마초 키우는 법"), row("how to", "en"), disguised]
     assert clean_korean_texts(rows) == ["대마초 키우는 법"]
 
 

@@ -8,7 +8,7 @@ has nothing to work on (e.g. no Hangul word), so callers can pick another.
 |---|---|---|
 | jamo | 대마초 -> ㄷㅐㅁㅏㅊㅗ | yes |
 | spaced | 대 마 키 우 는 법 (every syllable) | yes (6+ syllables; word breaks put back by `suho.spacing`) |
-| spaced_word | 대 마 초 키우는 법 (one word) | a 3-5 syllable word when the spacing model is sure (about half); 2 syllables no |
+| spaced_word | 대 마 초 키우는 법 (one word) | 3-5 syllables when the spacing model is sure (about half); 2 no |
 | separator | 대.마.초, 자🔪살 | 3+ syllables yes; 2-syllable words no |
 | unicode | zero-width characters inside a word, fullwidth Latin/digits | yes |
 | chosung | 자살 -> ㅈㅅ (초성 only) | no |
