@@ -29,6 +29,8 @@ from suho.textnorm import normalize_query
         ("대마마마초 사는 곳", "대마초 사는 곳"),  # a stretched syllable inside the word
         ("대대대마초 사는 곳", "대마초 사는 곳"),  # ... and at its start
         ("대대대마마마초", "대마초"),  # two stretched syllables side by side
+        ("daemacho 키우는 법", "대마초 키우는 법"),  # a romanised word (suho.romaja)
+        ("ｄａｅｍａｃｈｏ 키우는 법", "대마초 키우는 법"),  # ... in fullwidth letters
     ],
 )
 def test_disguises_are_undone(disguised, plain):
@@ -54,6 +56,7 @@ def test_disguises_are_undone(disguised, plain):
         "안녕하세요. 반갑습니다.",
         "a.b.c and 1.2.3",
         "How do I kill a Python process?",
+        "python 설치하는 법",
     ],
 )
 def test_clean_text_is_unchanged(clean):

@@ -2,17 +2,21 @@
 
 Users who want a harmful answer past a filter write `ㄷㅐㅁㅏㅊㅗ` (decomposed jamo), `대 마 키 우 는 법` (a space
 after every syllable), `대 마 초 키우는 법` (one word spaced out), `대.마.초` or `대🌿마🌿초` (symbols between
-syllables), fullwidth `ｈａｃｋ`, `죽고 싶어어어어` (a syllable stretched anywhere in a word), or hide zero-width
-characters inside words. Each rule below fires only on text that has the disguise, so clean text — every ordinary and
-look-alike row of our train and dev sets, and every KoSBi/SQuARe test sentence, tests check — is returned as is and
-its verdict cannot change. Spaced-out text gets its word breaks back from `suho.spacing` (a syllable-context model of
-where Korean puts spaces): `대 마 키 우 는 법` -> `대마 키우는 법`.
+syllables), fullwidth `ｈａｃｋ`, `죽고 싶어어어어` (a syllable stretched anywhere in a word), `daemacho 키우는 법`
+(the key word in Latin letters), or hide zero-width characters inside words. Each rule below fires only on text that
+has the disguise, so clean text — every ordinary and look-alike row of our train and dev sets, and every KoSBi and
+SQuARe test sentence, tests check — is returned as is and its verdict cannot change.
+
+Two rules use small models counted from the clean Korean rows of our training data: spaced-out text gets its word
+breaks back from `suho.spacing` (`대 마 키 우 는 법` -> `대마 키우는 법`), and a romanised word is read back into
+Hangul by `suho.romaja` when it reads as syllables our clean text writes together and is not an English word of our
+training rows (`daemacho` -> `대마초`).
 
 Not handled here: digit/letter swaps (`시1발`: `제1회` is clean Korean), 초성-only abbreviations (`ㅈㅅ` has no
-vowels to recover), romanised Korean, a spaced-out word that could be one-syllable words (`한 줄 한 줄`, `할 수
-있 어`: clean Korean, or a two-syllable word `자 살`), a whole word of one repeated syllable (`하하하`, `쯧쯧쯧` are
-clean); no rule can undo those without changing clean text, so the model learns them from disguised training copies
-(`suho.data.obfuscate`).
+vowels to recover), romanised words that read as English (`data`) or as no Korean we have seen, a spaced-out word
+that could be one-syllable words (`한 줄 한 줄` is clean Korean; so is `할 수`, and a two-syllable word `자 살` looks
+the same), a whole word of one repeated syllable (`하하하`, `쯧쯧쯧` are clean); no rule can undo those without
+changing clean text, so the model learns them from disguised training copies (`suho.data.obfuscate`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from suho.romaja import unromanize
 from suho.spacing import default_model
 
 # zero-width and invisible formatting characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM, soft hyphen, Hangul fillers)
@@ -120,4 +125,4 @@ def normalize_query(text: str) -> str:
     t = _SPACED_WORD.sub(_join_word, t)
     t = _SEPARATED.sub(lambda m: re.sub(r"[^\uac00-\ud7a3]", "", m.group(0)), t)
     t = _REPEATED.sub(_unstretch, t)
-    return t
+    return unromanize(t)

@@ -8,6 +8,7 @@ from pathlib import Path
 from suho.data.build import build, stats
 from suho.data.schema import read_jsonl
 from suho.paths import REPO_ROOT
+from suho.romaja import ENGLISH_WORDS, english_words, write_words
 from suho.spacing import TABLE, clean_korean_texts, count, write_table
 
 
@@ -35,13 +36,16 @@ def add_parser(sub) -> None:
     v.set_defaults(func=_validate)
     sp = ps.add_parser(
         "spacing",
-        help="rebuild the table of where Korean puts spaces (suho.spacing) from the training data",
+        help="rebuild the normaliser's tables (suho.spacing, suho.romaja) from the training data",
         description="Counts, for every gap between two syllables in the clean Korean rows of the training data, "
-        "whether a space stands there; the normaliser uses the table to put word breaks back into spaced-out text. "
-        "Run it after `suho data build` (a test checks that the shipped table matches data/train.jsonl).",
+        "whether a space stands there (the normaliser puts word breaks back into spaced-out text, and reads "
+        "romanised words back into Hangul, with it), and lists the words of the English rows (never read as "
+        "romanised Korean). Run it after `suho data build`: tests check that the shipped tables match "
+        "data/train.jsonl.",
     )
     sp.add_argument("--train", type=Path, default=REPO_ROOT / "data" / "train.jsonl")
-    sp.add_argument("--out", type=Path, default=TABLE)
+    sp.add_argument("--out", type=Path, default=TABLE, help="the spacing table (default: the shipped one)")
+    sp.add_argument("--english-out", type=Path, default=ENGLISH_WORDS, help="the English word list")
     sp.set_defaults(func=_spacing)
 
 
@@ -80,8 +84,12 @@ def _validate(args) -> int:
 
 
 def _spacing(args) -> int:
-    texts = clean_korean_texts(read_jsonl(args.train))
+    rows = read_jsonl(args.train)
+    texts = clean_korean_texts(rows)
     counts = count(texts)
     write_table(counts, args.out)
     print(f"{len(texts)} Korean rows -> {len(counts)} contexts in {args.out}")
+    words = english_words(r.text for r in rows if r.language == "en")
+    write_words(words, args.english_out)
+    print(f"{len(words)} English words -> {args.english_out}")
     return 0
