@@ -59,6 +59,24 @@ def test_build_is_deterministic_and_clean(tmp_path):
 
 
 @needs_shared
+def test_extra_train_rows_leave_dev_and_every_other_train_row_alone(tmp_path, monkeypatch):
+    import suho.data.build as b
+
+    _write_seed(tmp_path / "seed", SEED)
+    build(tmp_path / "seed", tmp_path / "plain", progress=lambda m: None)
+    monkeypatch.setitem(b.EXTRA_TRAIN, ("kosbi-valid", "safe", None), 40)
+    build(tmp_path / "seed", tmp_path / "extra", progress=lambda m: None)
+    plain, extra = tmp_path / "plain", tmp_path / "extra"
+    assert (plain / "dev.jsonl").read_bytes() == (extra / "dev.jsonl").read_bytes()
+    before = set((plain / "train.jsonl").read_text(encoding="utf-8").splitlines())
+    after = set((extra / "train.jsonl").read_text(encoding="utf-8").splitlines())
+    added = [json.loads(line) for line in after - before]
+    assert before <= after and 35 <= len(added) <= 40  # a few may be dropped as duplicates
+    assert {(r["source"], r["label"], r["split"]) for r in added} == {("kosbi-valid", "safe", "train")}
+    assert not {r["text"] for r in added} & {r.text for r in read_jsonl(extra / "dev.jsonl")}
+
+
+@needs_shared
 def test_shipped_data_is_reproduced_bit_for_bit(tmp_path):
     if not (REPO_ROOT / "data" / "train.jsonl").is_file():
         pytest.skip("no shipped data")

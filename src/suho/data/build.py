@@ -54,6 +54,11 @@ CAPS: dict[tuple[str, str, str | None], int] = {
 }
 
 
+# (source, label, category-or-None) -> this many more rows, drawn (by their own random stream) from the rows CAPS left
+# out and pinned to train: dev, its order and the disguised copies stay exactly as they are
+EXTRA_TRAIN: dict[tuple[str, str, str | None], int] = {}
+
+
 # disguised copies (suho.data.obfuscate) of this many unsafe and this many safe Korean train rows. 1,600 safe copies
 # (v9 candidate, with new twin pairs) did no better on disguised text and lowered the ranking; see the model card.
 OBFUSCATED_UNSAFE = 1000
@@ -81,8 +86,12 @@ def read_seed(seed_dir: Path) -> list[Record]:
     return out
 
 
-def _sample_public(rng: random.Random, report: BuildReport, root: Path) -> list[Record]:
+def _sample_public(
+    rng: random.Random, report: BuildReport, root: Path, extra_rng: random.Random | None = None
+) -> tuple[list[Record], list[Record]]:
+    """Capped samples of every source (CAPS), and the EXTRA_TRAIN rows drawn from what the caps left out."""
     out: list[Record] = []
+    extra: list[Record] = []
     for name in sorted(SOURCES):
         groups: dict[tuple, list[Record]] = defaultdict(list)
         for r in read_source(name, root):
@@ -94,7 +103,12 @@ def _sample_public(rng: random.Random, report: BuildReport, root: Path) -> list[
                 rows = rng.sample(rows, cap)
                 report.dropped[f"cap:{name}"] += len(groups[key]) - cap
             out += rows
-    return out
+            n_extra = EXTRA_TRAIN.get(key, 0)
+            if n_extra and extra_rng is not None:
+                taken = {id(r) for r in rows}
+                left = [r for r in groups[key] if id(r) not in taken]
+                extra += [replace(r, split="train") for r in extra_rng.sample(left, min(n_extra, len(left)))]
+    return out, extra
 
 
 def check_leakage(train: list[Record], forbidden: dict[str, list[str]]) -> None:
@@ -174,14 +188,15 @@ def build(
     # Our own rows must never match an evaluation set: that is an error, not something to filter.
     check_leakage(seed_rows, forbidden)
     check_near_copies(seed_rows, forbidden)
-    public = _sample_public(rng, report, root)
-    progress(f"public rows after caps: {len(public)}")
+    public, extra_public = _sample_public(rng, report, root, random.Random(seed + 2))
+    progress(f"public rows after caps: {len(public)}" + (f" (+{len(extra_public)} train-only)" if extra_public else ""))
     clean_public = []
-    for r in public:
+    for r in public + extra_public:
         if norm_key(r.text) in eval_keys:
             report.dropped["decontaminated (in an eval set)"] += 1
         else:
             clean_public.append(r)
+    extra_ids = {id(r) for r in extra_public}  # last in the pool: a duplicate drops the extra row, never another
 
     # Exact dedup (seed first, so it wins), then near-duplicates.
     pool: list[Record] = []
@@ -206,13 +221,18 @@ def build(
     report.dropped["near duplicate"] += len(drop)
     pool = [r for i, r in enumerate(pool) if i not in drop]
 
-    train, dev = split(pool, rng, dev_fraction)
+    extra_rows = [r for r in pool if id(r) in extra_ids]
+    train, dev = split([r for r in pool if id(r) not in extra_ids], rng, dev_fraction)
     if any(obfuscated):
         # disguised copies of train rows only (dev's disguised copies are the ko-obfuscated benchmark)
         extra = training_variants(train, *obfuscated, seed=seed)
         report.obfuscated = len(extra)
         progress(f"obfuscated training variants: {len(extra)}")
         train = train + extra
+    if extra_rows:
+        progress(f"train-only public rows (EXTRA_TRAIN): {len(extra_rows)}")
+        train = train + extra_rows
+    if any(obfuscated) or extra_rows:
         random.Random(seed + 1).shuffle(train)
     check_leakage(train, {**forbidden, "dev": [r.text for r in dev]})
     report.train = write_jsonl(Path(out_dir) / "train.jsonl", train)
