@@ -40,6 +40,13 @@ def test_readings_keep_only_syllable_pairs_seen_together():
     assert to_hangul("ga") is None  # one syllable is not enough evidence
 
 
+def test_a_very_long_latin_word_is_left_alone():
+    """A 1,000-letter word once recursed past Python's limit (a traceback at every door); now it is not read."""
+    text = "a" * 1000 + " 가"
+    assert unromanize(text) == text
+    assert readings("a" * 1000) == [] and to_hangul("a" * 1000) is None
+
+
 def test_shipped_english_words_match_the_training_data(tmp_path):
     """Rebuilt from data/train.jsonl, the list is byte for byte the shipped one (else: run `suho data spacing`)."""
     rows = read_jsonl(REPO_ROOT / "data" / "train.jsonl")

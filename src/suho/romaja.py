@@ -24,7 +24,8 @@ from suho.spacing import default_model
 
 ENGLISH_WORDS = Path(__file__).with_name("english_words.txt.gz")
 MIN_LETTERS = 4
-_LATIN_WORD = re.compile(r"(?<![A-Za-z0-9])[a-z]{4,}(?![A-Za-z0-9])")
+MAX_LETTERS = 40  # longer than any romanised word; also bounds the reading's recursion
+_LATIN_WORD = re.compile(rf"(?<![A-Za-z0-9])[a-z]{{{MIN_LETTERS},{MAX_LETTERS}}}(?![A-Za-z0-9])")
 _HANGUL = re.compile("[\uac00-\ud7a3]")
 _MAX_READINGS = 5000  # a word with more readings than this is left as it is (no Korean word is that ambiguous)
 
@@ -77,6 +78,8 @@ def _joined_pairs() -> dict[str, int]:
 def readings(word: str) -> list[str]:
     """Every Hangul reading of a Latin word whose neighbouring syllables were all seen together (at most a few
     thousand; [] when there are more, or none)."""
+    if len(word) > MAX_LETTERS:
+        return []
     pairs = _joined_pairs()
 
     @cache
@@ -117,6 +120,8 @@ class _TooMany(Exception):
 @lru_cache(maxsize=4096)
 def to_hangul(word: str) -> str | None:
     """The most likely Hangul reading of a romanised word (2+ syllables), or None when it has none."""
+    if len(word) > MAX_LETTERS:
+        return None
     pairs = _joined_pairs()
     found = [r for r in readings(word) if len(r) >= 2]
     if not found:

@@ -61,9 +61,12 @@ _REPEATED = re.compile(f"({_SYL})\\1{{2,}}")
 
 def _neighbours(m: re.Match) -> tuple[str, str]:
     """The syllables just before and after a match, across whitespace ("" at punctuation or the text's edge)."""
-    s = m.string
-    before = s[: m.start()].rstrip()[-1:]
-    after = s[m.end() :].lstrip()[:1]
+    s, i, j = m.string, m.start() - 1, m.end()
+    while i >= 0 and s[i].isspace():  # scanned, not sliced: a long text with many matches stays linear
+        i -= 1
+    while j < len(s) and s[j].isspace():
+        j += 1
+    before, after = (s[i] if i >= 0 else ""), (s[j] if j < len(s) else "")
     return (before if _is_syl(before) else ""), (after if _is_syl(after) else "")
 
 
