@@ -63,6 +63,15 @@ def test_clean_text_is_unchanged(clean):
     assert normalize_query(clean) == clean
 
 
+def test_load_tables_reads_them_once_up_front():
+    from suho import romaja, spacing
+    from suho.textnorm import load_tables
+
+    load_tables()
+    assert spacing.default_model.cache_info().currsize == 1
+    assert romaja._joined_pairs.cache_info().currsize == 1 and romaja._english.cache_info().currsize == 1
+
+
 def test_no_ordinary_training_or_dev_text_changes():
     """The normaliser must never change a clean query (so it cannot change its verdict).
 

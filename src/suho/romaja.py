@@ -75,6 +75,12 @@ def _joined_pairs() -> dict[str, int]:
     return {k[0] + k[2]: j for k, (j, _) in default_model().counts.items() if len(k) == 3 and k[1] == "|" and j}
 
 
+def load_tables() -> None:
+    """Read the tables now rather than on the first romanised word."""
+    _joined_pairs()
+    _english()
+
+
 def readings(word: str) -> list[str]:
     """Every Hangul reading of a Latin word whose neighbouring syllables were all seen together (at most a few
     thousand; [] when there are more, or none)."""

@@ -14,7 +14,8 @@ read, so scores on `ko-obfuscated` (made from dev) are held-out.
 
 Measured on held-out text (gaps between two syllables; a space predicted where P(space) > 0.5): 92.1% of gaps right
 on Korean dev rows, 95.0% on KoSBi test sentences. The table (266k contexts, 1 MB gzipped) is read on first use, which
-only disguised text needs: 0.5 s and about 50 MB of memory once, then 0.04 ms per spaced-out query.
+only disguised text needs (`suho serve` reads it while starting, `suho.textnorm.load_tables`): 0.5 s and about 50 MB
+of memory once, then 0.04 ms per spaced-out query.
 """
 
 from __future__ import annotations

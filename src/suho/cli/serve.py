@@ -56,6 +56,7 @@ def _run(args) -> int:
     from suho.guard import load_guard
     from suho.policy import load_policy
     from suho.serve.app import create_app
+    from suho.textnorm import load_tables
 
     settings = resolve_config(ServeSettings, args.config, args)
     load_policy(args.policy)  # a bad pack is an error now, not after the server started
@@ -66,7 +67,7 @@ def _run(args) -> int:
 
     def load():
         try:
-            return load_guard(
+            guard = load_guard(
                 args.model,
                 policy=args.policy,
                 batch_size=settings.max_batch_size,
@@ -74,6 +75,8 @@ def _run(args) -> int:
                 engine=args.engine,
                 precision=args.precision,
             )
+            load_tables()  # the normaliser's tables, before /readyz says yes: no request pays for them
+            return guard
         except Exception:
             server.should_exit = True  # no point serving 503s from an interactive run: stop, the log says why
             raise
