@@ -13,14 +13,13 @@ word of our English training rows (`data`, `waiting`, `game` are English); anyth
 from __future__ import annotations
 
 import gzip
-import io
 import math
 import re
 from collections.abc import Iterable
 from functools import cache, lru_cache
 from pathlib import Path
 
-from suho.spacing import default_model
+from suho.spacing import default_model, is_syllable, write_gzip
 
 ENGLISH_WORDS = Path(__file__).with_name("english_words.txt.gz")
 MIN_LETTERS = 4
@@ -29,26 +28,38 @@ _LATIN_WORD = re.compile(rf"(?<![A-Za-z0-9])[a-z]{{{MIN_LETTERS},{MAX_LETTERS}}}
 _HANGUL = re.compile("[\uac00-\ud7a3]")
 _MAX_READINGS = 5000  # a word with more readings than this is left as it is (no Korean word is that ambiguous)
 
-# Revised Romanization, syllable by syllable, as people type it (and as suho.data.obfuscate writes it)
-_LEADS = ["g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "", "j", "jj", "ch", "k", "t", "p", "h"]
-_VOWELS = [
+# Revised Romanization, syllable by syllable, with no sound-change rules: how people type it in a hurry. The one
+# table: `romanize` writes with it (suho.data.obfuscate's disguises too), and reading back inverts `romanize`.
+RR_LEADS = ["g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "", "j", "jj", "ch", "k", "t", "p", "h"]
+RR_VOWELS = [
     "a", "ae", "ya", "yae", "eo", "e", "yeo", "ye", "o", "wa", "wae", "oe", "yo", "u", "wo", "we", "wi", "yu", "eu",
     "ui", "i",
 ]  # fmt: skip
-_TAILS = [
+RR_TAILS = [
     "", "k", "k", "k", "n", "n", "n", "t", "l", "k", "m", "l", "l", "l", "p", "l", "m", "p", "p", "t", "t", "ng", "t",
     "t", "k", "t", "p", "t",
 ]  # fmt: skip
 
 
-def _table(names: list[str]) -> dict[str, list[int]]:
-    out: dict[str, list[int]] = {}
-    for i, r in enumerate(names):
-        out.setdefault(r, []).append(i)
-    return out
+def romanize(word: str) -> str:
+    """Each Hangul syllable of `word` in Latin letters (`대마초` -> `daemacho`); other characters as they are."""
+    out = []
+    for ch in word:
+        if is_syllable(ch):
+            code = ord(ch) - 0xAC00
+            out.append(RR_LEADS[code // 588] + RR_VOWELS[(code % 588) // 28] + RR_TAILS[code % 28])
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
-_LEAD_OF, _VOWEL_OF, _TAIL_OF = _table(_LEADS), _table(_VOWELS), _table(_TAILS)
+@lru_cache(maxsize=1)
+def _spellings() -> dict[str, tuple[str, ...]]:
+    """Latin spelling -> the syllables `romanize` writes that way (all 11,172)."""
+    out: dict[str, list[str]] = {}
+    for code in range(0xAC00, 0xD7A4):
+        out.setdefault(romanize(chr(code)), []).append(chr(code))
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def english_words(texts: Iterable[str]) -> list[str]:
@@ -57,10 +68,7 @@ def english_words(texts: Iterable[str]) -> list[str]:
 
 
 def write_words(words: list[str], path: Path = ENGLISH_WORDS) -> None:
-    buf = io.BytesIO()
-    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, compresslevel=9) as gz:
-        gz.write("".join(w + "\n" for w in words).encode("utf-8"))
-    Path(path).write_bytes(buf.getvalue())
+    write_gzip(path, "".join(w + "\n" for w in words))
 
 
 @lru_cache(maxsize=1)
@@ -69,16 +77,11 @@ def _english() -> frozenset[str]:
         return frozenset(line.strip() for line in fh if line.strip())
 
 
-@lru_cache(maxsize=1)
-def _joined_pairs() -> dict[str, int]:
-    """Two syllables -> how often they were seen written together (from suho.spacing's table)."""
-    return {k[0] + k[2]: j for k, (j, _) in default_model().counts.items() if len(k) == 3 and k[1] == "|" and j}
-
-
 def load_tables() -> None:
-    """Read the tables now rather than on the first romanised word."""
-    _joined_pairs()
+    """Read the tables now (the spacing model's pair counts, the English words) rather than on the first word."""
+    default_model()
     _english()
+    _spellings()
 
 
 def readings(word: str) -> list[str]:
@@ -86,31 +89,19 @@ def readings(word: str) -> list[str]:
     thousand; [] when there are more, or none)."""
     if len(word) > MAX_LETTERS:
         return []
-    pairs = _joined_pairs()
+    joined, spellings = default_model().joined, _spellings()
+    longest = max(map(len, spellings))
 
     @cache
     def rest(i: int) -> tuple[str, ...]:
         if i == len(word):
             return ("",)
         out: list[str] = []
-        for lead, leads in _LEAD_OF.items():
-            if not word.startswith(lead, i):
-                continue
-            j = i + len(lead)
-            for vowel, (v,) in _VOWEL_OF.items():
-                if not word.startswith(vowel, j):
-                    continue
-                k = j + len(vowel)
-                for tail, tails in _TAIL_OF.items():
-                    if not word.startswith(tail, k):
-                        continue
-                    after = rest(k + len(tail))
-                    for lead_i in leads:
-                        for t in tails:
-                            syl = chr(0xAC00 + (lead_i * 21 + v) * 28 + t)
-                            out += [syl + a for a in after if not a or syl + a[0] in pairs]
-                            if len(out) > _MAX_READINGS:
-                                raise _TooMany
+        for end in range(i + 1, min(len(word), i + longest) + 1):
+            for syl in spellings.get(word[i:end], ()):
+                out += [syl + a for a in rest(end) if not a or syl + a[0] in joined]
+                if len(out) > _MAX_READINGS:
+                    raise _TooMany
         return tuple(out)
 
     try:
@@ -126,9 +117,7 @@ class _TooMany(Exception):
 @lru_cache(maxsize=4096)
 def to_hangul(word: str) -> str | None:
     """The most likely Hangul reading of a romanised word (2+ syllables), or None when it has none."""
-    if len(word) > MAX_LETTERS:
-        return None
-    pairs = _joined_pairs()
+    pairs = default_model().joined
     found = [r for r in readings(word) if len(r) >= 2]
     if not found:
         return None

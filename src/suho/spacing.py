@@ -23,19 +23,18 @@ from __future__ import annotations
 import gzip
 import io
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
 TABLE = Path(__file__).with_name("spacing.tsv.gz")
-_HANGUL = re.compile("[\uac00-\ud7a3]")
 START, END = "^", "$"  # no syllable before / after (text edge, punctuation, digits, Latin)
 SMOOTHING = 1.0  # pseudo-count pulling an estimate towards the less specific context
 
 
-def _is_syllable(ch: str) -> bool:
+def is_syllable(ch: str) -> bool:
+    """A precomposed Hangul syllable (가..힣); False for "" and anything else."""
     return "\uac00" <= ch <= "\ud7a3"
 
 
@@ -45,7 +44,7 @@ def _segments(text: str) -> Iterable[tuple[str, list[bool]]]:
     spaced: list[bool] = []
     gap = False
     for ch in text:
-        if _is_syllable(ch):
+        if is_syllable(ch):
             if syl:
                 spaced.append(gap)
             syl.append(ch)
@@ -79,13 +78,17 @@ def count(texts: Iterable[str]) -> dict[str, tuple[int, int]]:
     return {k: (joined[k], spaced[k]) for k in sorted(joined.keys() | spaced.keys())}
 
 
-def write_table(counts: dict[str, tuple[int, int]], path: Path = TABLE) -> None:
-    """One line per key, `key<TAB>joined<TAB>spaced`, sorted; gzip without a timestamp (byte for byte reproducible)."""
-    body = "".join(f"{k}\t{j}\t{s}\n" for k, (j, s) in sorted(counts.items()))
+def write_gzip(path: Path, text: str) -> None:
+    """`text` gzipped without a timestamp, so the same text always gives the same bytes (the tables are checked in)."""
     buf = io.BytesIO()
     with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, compresslevel=9) as gz:
-        gz.write(body.encode("utf-8"))
+        gz.write(text.encode("utf-8"))
     Path(path).write_bytes(buf.getvalue())
+
+
+def write_table(counts: dict[str, tuple[int, int]], path: Path = TABLE) -> None:
+    """One line per key, `key<TAB>joined<TAB>spaced`, sorted."""
+    write_gzip(path, "".join(f"{k}\t{j}\t{s}\n" for k, (j, s) in sorted(counts.items())))
 
 
 def read_table(path: Path = TABLE) -> dict[str, tuple[int, int]]:
@@ -104,28 +107,30 @@ class SpacingModel:
 
     def __init__(self, counts: dict[str, tuple[int, int]]):
         self.counts = counts
-        pairs = [v for k, v in counts.items() if len(k) == 3]
-        joined, spaced = sum(j for j, _ in pairs), sum(s for _, s in pairs)
+        pairs = {k[0] + k[2]: v for k, v in counts.items() if len(k) == 3}  # "a|b" keys
+        joined, spaced = sum(j for j, _ in pairs.values()), sum(s for _, s in pairs.values())
         self.prior = (spaced + 1) / (joined + spaced + 2)
+        # two syllables -> how often clean text writes them together (suho.romaja keeps readings seen here)
+        self.joined = {ab: j for ab, (j, _) in pairs.items() if j}
 
     def _est(self, key: str, prior: float) -> float:
         j, s = self.counts.get(key, (0, 0))
         return (s + SMOOTHING * prior) / (j + s + SMOOTHING)
 
-    def p_space(self, s: str, i: int, before: str = START, after: str = END) -> float:
-        left, right, pair, left3, right3 = _keys(s, i, before, after)
+    def p_space(self, s: str, i: int, before: str = "", after: str = "") -> float:
+        left, right, pair, left3, right3 = _keys(s, i, before or START, after or END)
         p0 = self.prior
         p_units = _sigmoid(_logit(self._est(left, p0)) + _logit(self._est(right, p0)) - _logit(p0))
         p_pair = self._est(pair, p_units)
         return _sigmoid(_logit(self._est(left3, p_pair)) + _logit(self._est(right3, p_pair)) - _logit(p_pair))
 
-    def probabilities(self, syllables: str, before: str = START, after: str = END) -> list[float]:
+    def probabilities(self, syllables: str, before: str = "", after: str = "") -> list[float]:
         """P(space) for each of the len(syllables) - 1 gaps; `before`/`after`: the syllable next to the run, if any."""
-        if not all(_is_syllable(c) for c in syllables):
+        if not all(is_syllable(c) for c in syllables):
             raise ValueError(f"not a run of Hangul syllables: {syllables!r}")
-        return [self.p_space(syllables, i, before or START, after or END) for i in range(1, len(syllables))]
+        return [self.p_space(syllables, i, before, after) for i in range(1, len(syllables))]
 
-    def respace(self, syllables: str, before: str = START, after: str = END) -> str:
+    def respace(self, syllables: str, before: str = "", after: str = "") -> str:
         """The syllables with a space in every gap where one is more likely than not."""
         p = self.probabilities(syllables, before, after)
         return syllables[:1] + "".join((" " if q > 0.5 else "") + c for q, c in zip(p, syllables[1:]))

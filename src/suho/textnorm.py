@@ -26,7 +26,7 @@ import unicodedata
 
 from suho import romaja
 from suho.romaja import unromanize
-from suho.spacing import default_model
+from suho.spacing import default_model, is_syllable
 
 # zero-width and invisible formatting characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM, soft hyphen, Hangul fillers)
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u115f\u1160\u3164\uffa0]")
@@ -68,11 +68,7 @@ def _neighbours(m: re.Match) -> tuple[str, str]:
     while j < len(s) and s[j].isspace():
         j += 1
     before, after = (s[i] if i >= 0 else ""), (s[j] if j < len(s) else "")
-    return (before if _is_syl(before) else ""), (after if _is_syl(after) else "")
-
-
-def _is_syl(ch: str) -> bool:
-    return len(ch) == 1 and "\uac00" <= ch <= "\ud7a3"
+    return (before if is_syllable(before) else ""), (after if is_syllable(after) else "")
 
 
 def _respace(m: re.Match) -> str:
@@ -88,7 +84,7 @@ def _join_word(m: re.Match) -> str:
 def _unstretch(m: re.Match) -> str:
     # the run is maximal, so a syllable next to it is a different one: the run is part of a longer word
     s, i, j = m.string, m.start(), m.end()
-    in_word = (i > 0 and "\uac00" <= s[i - 1] <= "\ud7a3") or (j < len(s) and "\uac00" <= s[j] <= "\ud7a3")
+    in_word = (i > 0 and is_syllable(s[i - 1])) or (j < len(s) and is_syllable(s[j]))
     return m.group(1) if in_word else m.group(0)
 
 
@@ -120,8 +116,7 @@ def _compose_jamo(m: re.Match) -> str:
 def load_tables() -> None:
     """Read the spacing and romanisation tables now (about 0.5 s and 50 MB) instead of on the first disguised query;
     `suho serve` calls this while it starts, so no request pays for it."""
-    default_model()
-    romaja.load_tables()
+    romaja.load_tables()  # the romanisation reader's tables include the spacing model
 
 
 def normalize_query(text: str) -> str:

@@ -87,7 +87,7 @@ def read_seed(seed_dir: Path) -> list[Record]:
 
 
 def _sample_public(
-    rng: random.Random, report: BuildReport, root: Path, extra_rng: random.Random | None = None
+    rng: random.Random, report: BuildReport, root: Path, extra_rng: random.Random
 ) -> tuple[list[Record], list[Record]]:
     """Capped samples of every source (CAPS), and the EXTRA_TRAIN rows drawn from what the caps left out."""
     out: list[Record] = []
@@ -104,7 +104,7 @@ def _sample_public(
                 report.dropped[f"cap:{name}"] += len(groups[key]) - cap
             out += rows
             n_extra = EXTRA_TRAIN.get(key, 0)
-            if n_extra and extra_rng is not None:
+            if n_extra:
                 taken = {id(r) for r in rows}
                 left = [r for r in groups[key] if id(r) not in taken]
                 extra += [replace(r, split="train") for r in extra_rng.sample(left, min(n_extra, len(left)))]

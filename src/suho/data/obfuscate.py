@@ -29,6 +29,7 @@ from dataclasses import replace
 from typing import NamedTuple
 
 from suho.data.schema import Label, Record
+from suho.romaja import romanize
 
 _SYL = re.compile("[\uac00-\ud7a3]")
 _WORD = re.compile("[\uac00-\ud7a3]+")
@@ -36,17 +37,6 @@ _WORD = re.compile("[\uac00-\ud7a3]+")
 LEADS = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
 VOWELS = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
 TAILS = ["", *"ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ"]
-
-# Revised Romanization, syllable by syllable (no sound-change rules: that is how people type it in a hurry)
-_R_LEAD = ["g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "", "j", "jj", "ch", "k", "t", "p", "h"]
-_R_VOWEL = [
-    "a", "ae", "ya", "yae", "eo", "e", "yeo", "ye", "o", "wa", "wae", "oe", "yo", "u", "wo", "we", "wi", "yu", "eu",
-    "ui", "i",
-]  # fmt: skip
-_R_TAIL = [
-    "", "k", "k", "k", "n", "n", "n", "t", "l", "k", "m", "l", "l", "l", "p", "l", "m", "p", "p", "t", "t", "ng", "t",
-    "t", "k", "t", "p", "t",
-]  # fmt: skip
 
 # syllables people write as the digit that sounds like them (씨8, 18, 2런)
 _NUMERAL = {
@@ -66,17 +56,6 @@ def _parts(syl: str) -> tuple[int, int, int]:
 def jamo_of(syl: str) -> str:
     lead, vowel, tail = _parts(syl)
     return LEADS[lead] + VOWELS[vowel] + TAILS[tail]
-
-
-def romanize(word: str) -> str:
-    out = []
-    for ch in word:
-        if _SYL.fullmatch(ch):
-            lead, vowel, tail = _parts(ch)
-            out.append(_R_LEAD[lead] + _R_VOWEL[vowel] + _R_TAIL[tail])
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def _target(text: str, rng: random.Random, min_len: int = 2) -> re.Match | None:
