@@ -264,3 +264,16 @@ def test_shipped_model_replies(guard, mode):
     assert en and en.language == "en" and detect_language(en.text) == "en"
     # the guard must not flag its own replies
     assert all(not v.flagged for v in guard.detect([ko.text, en.text]))
+
+
+def test_a_gpu_needs_the_hf_engine_and_a_missing_gpu_is_an_error(tiny_guard, monkeypatch):
+    import torch
+
+    path = tiny_guard.artifacts.path
+    with pytest.raises(ValueError, match="sees no CUDA GPU"):
+        load_guard(path, device="cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # checked before any model is loaded
+    with pytest.raises(ValueError, match="fast engine runs on the CPU"):
+        load_guard(path, device="cuda", engine="fast")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert load_guard(path, device="auto").engine == "fast-fp32"  # no GPU: auto stays on the fast CPU engine

@@ -116,7 +116,9 @@ class Guard:
         self.policy = policy
         self.batch_size = batch_size
         self._body = body if body is not None else decoder(model)
-        self._label_rows = artifacts.label_rows
+        # the hf engine may sit on a GPU (load_guard(device=...)); the fast engine is CPU-only
+        self._device = next(model.parameters()).device if model is not None else torch.device("cpu")
+        self._label_rows = artifacts.label_rows.to(self._device)
         self._reply_vocab = artifacts.reply_vocab
         out = output_matrix(model) if model is not None else self._body.embed  # Gemma ties input and output
         self._reply_rows = out.detach()[self._reply_vocab].clone()
@@ -204,12 +206,14 @@ class Guard:
             for r, i in enumerate(idx):
                 ids[r, : len(seqs[i])] = torch.tensor(seqs[i])
                 mask[r, : len(seqs[i])] = 1
+            ids, mask = ids.to(self._device), mask.to(self._device)
             hidden = self._body(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
-            last = torch.tensor([len(seqs[i]) - 1 for i in idx])
-            rows = torch.arange(len(idx))
+            last = torch.tensor([len(seqs[i]) - 1 for i in idx], device=self._device)
+            rows = torch.arange(len(idx), device=self._device)
             h_label, h_cat = hidden[rows, last - 1], hidden[rows, last]
             pl = torch.softmax(h_label @ self._label_rows[:2].T, -1)[:, 1]
             pc = torch.softmax(h_cat @ self._label_rows[2 : 2 + len(CATEGORY_IDS)].T, -1)
+            pl, pc = pl.float().cpu(), pc.float().cpu()
             dt = time.perf_counter() - t0
             for r, i in enumerate(idx):
                 p_unsafe[i], p_cat[i], secs[i] = pl[r], pc[r], (b, dt)
@@ -298,7 +302,7 @@ class Guard:
         if mode != "generated":
             raise ValueError(f"mode must be 'template' or 'generated', got {mode!r}")
         ids = self._prompt(text) + [self.tmap.unsafe, self.tmap.category_token(cat.value), self.tmap.languages[lang]]
-        out = self._body(input_ids=torch.tensor([ids]), use_cache=True)
+        out = self._body(input_ids=torch.tensor([ids], device=self._device), use_cache=True)
         cache = out.cache
         h = out.last_hidden_state[:, -1]
         gen: list[int] = []
@@ -312,7 +316,7 @@ class Guard:
             gen.append(tok)
             if _looping(gen):
                 break
-            out = self._body(input_ids=torch.tensor([[tok]]), cache=cache, use_cache=True)
+            out = self._body(input_ids=torch.tensor([[tok]], device=self._device), cache=cache, use_cache=True)
             cache, h = out.cache, out.last_hidden_state[:, -1]
         reply = self.tokenizer.decode(gen, skip_special_tokens=True).strip()
         fallback = not reply
@@ -370,16 +374,25 @@ def load_guard(
     threads: int | None = None,
     engine: str = "auto",
     precision: str | None = None,
+    device: str = "cpu",
 ) -> Guard:
     """The trained guard: `model` (a suho model dir), else `$SUHO_MODEL`, else the shipped `models/suho-ko-270m`.
 
     engine: `fast` (suho.model.fast: Gemma 3 bases; merged weights cached once, memory-mapped), `hf` (transformers
     + PEFT, any base: the reference path), `auto` (fast when the base supports it). precision: `fp32` (default) or
-    `int8` (fast engine only; `$SUHO_PRECISION` sets the default).
+    `int8` (fast engine only; `$SUHO_PRECISION` sets the default). device: `cpu` (default), `cuda`, `cuda:N` or `auto`;
+    a GPU runs the hf engine (the fast engine is built for CPUs), so `auto` engine picks hf there.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     precision = precision or os.environ.get("SUHO_PRECISION") or "fp32"
+    from suho.model.base import resolve_device
+
+    dev = resolve_device(device)
+    if dev.type != "cpu":
+        if engine == "fast":
+            raise ValueError(f"the fast engine runs on the CPU; device {device!r} needs engine='hf' (or 'auto')")
+        engine = "hf"
     if threads:
         torch.set_num_threads(threads)
     path = Path(model or os.environ.get("SUHO_MODEL") or DEFAULT_MODEL).expanduser()
@@ -395,4 +408,4 @@ def load_guard(
     if precision != "fp32":
         raise ValueError(f"precision {precision!r} needs the fast engine (Gemma 3 bases); the hf engine runs fp32")
     m, tok, tmap, art = load_guard_model(path)
-    return Guard(m, tok, tmap, art, pol, batch_size=batch_size)
+    return Guard(m.to(dev), tok, tmap, art, pol, batch_size=batch_size)

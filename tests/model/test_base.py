@@ -3,7 +3,7 @@ import json
 import pytest
 
 from suho.model import base as base_mod
-from suho.model.base import MANIFEST, cache_dir_for, prepare_base, read_manifest
+from suho.model.base import MANIFEST, cache_dir_for, prepare_base, read_manifest, resolve_device
 
 
 def test_prepare_from_local_path_then_cache_hit(tiny_base, suho_home, monkeypatch):
@@ -47,3 +47,22 @@ def test_no_temp_dirs_left_behind(tiny_base, suho_home):
 def test_unknown_base_is_a_clear_error(suho_home, tmp_path):
     with pytest.raises(base_mod.BaseModelError, match="cannot load base model"):
         prepare_base(str(tmp_path / "does-not-exist"))
+
+
+def test_resolve_device(monkeypatch):
+    import torch
+
+    assert resolve_device("cpu") == resolve_device(" CPU ") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")  # no GPU: auto trains and serves on the CPU
+    with pytest.raises(ValueError, match="sees no CUDA GPU"):
+        resolve_device("cuda")  # asked for a GPU explicitly: an error, not a silent fall-back
+    for bad in ("tpu", "gpu", "cuda:x", "mps"):
+        with pytest.raises(ValueError, match="expected cpu, cuda, cuda:N or auto"):
+            resolve_device(bad)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert resolve_device("auto") == resolve_device("cuda") == torch.device("cuda")
+    assert resolve_device("cuda:0") == torch.device("cuda:0")
+    with pytest.raises(ValueError, match="sees 1 GPU"):
+        resolve_device("cuda:1")

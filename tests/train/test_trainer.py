@@ -1,5 +1,6 @@
 """Training smoke test on a tiny randomly initialised Gemma-3-shaped model (no download)."""
 
+import dataclasses
 import json
 
 import pytest
@@ -120,10 +121,12 @@ def test_resume_gives_the_same_model_as_an_uninterrupted_run(tiny_base, suho_hom
         train(cfg, progress=lambda m: None, show_bar=False)
     monkeypatch.setattr(trainer_mod, "multitask_loss", real_loss)
     msgs = []
-    resumed = train(cfg, progress=msgs.append, show_bar=False)
+    # where a run trains is not what it is: the checkpoint resumes under another device spec ('auto' is the CPU here)
+    resumed = train(dataclasses.replace(cfg, device="auto"), progress=msgs.append, show_bar=False)
     assert any("resuming from step 5" in m for m in msgs)
     a, b = read_guard_artifacts(full), read_guard_artifacts(resumed)
     assert torch.allclose(a.label_rows, b.label_rows, atol=1e-5)
+    assert a.meta["device"] == b.meta["device"] == "cpu"
 
 
 def test_resume_refuses_a_checkpoint_from_other_data(tiny_base, suho_home, data, tmp_path, monkeypatch):

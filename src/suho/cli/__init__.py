@@ -2,7 +2,7 @@
 
 
 def add_engine_args(p) -> None:
-    """`--engine` / `--precision`, the same for every subcommand that loads a guard (see `suho.load_guard`)."""
+    """`--engine`, `--precision` and `--device` for every subcommand that loads a guard (see `suho.load_guard`)."""
     from suho.guard import ENGINES
     from suho.model.fast import PRECISIONS
 
@@ -12,3 +12,8 @@ def add_engine_args(p) -> None:
         help="fast-engine precision (default: $SUHO_PRECISION or fp32); int8 is ~1.8x faster per query, F1 in README",
     )
     p.add_argument("--engine", choices=ENGINES, default="auto", help="inference engine (default: auto)")
+    p.add_argument(
+        "--device",
+        default="cpu",
+        help="cpu (default), cuda, cuda:N or auto: a GPU runs the hf engine (transformers + PEFT, fp32)",
+    )

@@ -92,7 +92,12 @@ def _run(args) -> int:
     if not texts:
         raise ValueError("no texts: pass TEXT arguments, --file, or lines on standard input")
     guard = load_guard(
-        args.model, policy=args.policy, batch_size=args.batch_size, engine=args.engine, precision=args.precision
+        args.model,
+        policy=args.policy,
+        batch_size=args.batch_size,
+        engine=args.engine,
+        precision=args.precision,
+        device=args.device,
     )
     lang = "ko" if guard.policy.culture.startswith("ko") else "en"
     out = args.out.open("w", encoding="utf-8") if args.out else None

@@ -82,7 +82,8 @@ def _run(args) -> int:
         []
         if args.no_model
         else [
-            load_guard(m, policy=policy, engine=args.engine, precision=args.precision) for m in (args.model or [None])
+            load_guard(m, policy=policy, engine=args.engine, precision=args.precision, device=args.device)
+            for m in (args.model or [None])
         ]
     )
     opts = BaselineOptions(policy=policy, base_url=args.base_url, api_key_env=args.api_key_env)

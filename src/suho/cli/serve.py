@@ -74,6 +74,7 @@ def _run(args) -> int:
                 threads=args.threads,
                 engine=args.engine,
                 precision=args.precision,
+                device=args.device,
             )
             load_tables()  # the normaliser's tables, before /readyz says yes: no request pays for them
             return guard

@@ -99,9 +99,9 @@ def save_guard_artifacts(
     peft_model.save_pretrained(out)  # LoRA weights + adapter_config.json only
     save_file(
         {
-            "input_rows": input_rows.contiguous().float(),
-            "label_rows": label_rows.detach().contiguous().float(),
-            "reply_vocab": reply_vocab.to(torch.int64).contiguous(),
+            "input_rows": input_rows.detach().cpu().contiguous().float(),
+            "label_rows": label_rows.detach().cpu().contiguous().float(),
+            "reply_vocab": reply_vocab.cpu().to(torch.int64).contiguous(),
         },
         str(out / LABEL_FILE),
     )

@@ -187,3 +187,24 @@ def load_base(base: str | None = None, *, progress: Progress | None = None):
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
     model.eval()
     return model, tok, path
+
+
+def resolve_device(spec: str):
+    """'cpu', 'cuda', 'cuda:N' or 'auto' (cuda when torch sees one) as a torch.device; a missing GPU is an error."""
+    import torch
+
+    spec = (spec or "cpu").strip().lower()
+    if spec == "auto":
+        spec = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(spec)
+    except RuntimeError as exc:
+        raise ValueError(f"device {spec!r}: expected cpu, cuda, cuda:N or auto") from exc
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"device {spec!r}: expected cpu, cuda, cuda:N or auto")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {spec!r}: torch sees no CUDA GPU (torch {torch.__version__})")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"device {spec!r}: torch sees {torch.cuda.device_count()} GPU(s)")
+    return device

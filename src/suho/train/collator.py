@@ -137,7 +137,7 @@ def multitask_loss(
     tgt = labels[pos]
     zero = hidden.sum() * 0.0
     is_label = (tgt == tmap.safe) | (tgt == tmap.unsafe)
-    cat_ids = torch.tensor(tmap.categories)
+    cat_ids = torch.tensor(tmap.categories, device=tgt.device)
     is_cat = torch.isin(tgt, cat_ids)
     is_reply = ~(is_label | is_cat)
 

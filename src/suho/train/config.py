@@ -53,6 +53,11 @@ class TrainConfig:
     max_reply_tokens: int = _f(96, "longer replies are cut")
     save_every: int = _f(100, "checkpoint every N steps (resume continues from the last)")
     threads: int = _f(0, "torch threads (0 = all cores)")
+    device: str = _f(
+        "cpu",
+        "where to train: 'cpu' (the shipped model's recipe; deterministic), 'cuda', 'cuda:N', or 'auto' (cuda when "
+        "torch sees a GPU). fp32 everywhere; a GPU run is not bit-identical to a CPU run (README: GPU)",
+    )
     max_steps: int = _f(0, "stop after N steps (0 = run all epochs); for smoke tests")
 
     def __post_init__(self) -> None:

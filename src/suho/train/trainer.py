@@ -25,7 +25,7 @@ from suho.model.adapter import (
     output_matrix,
     save_guard_artifacts,
 )
-from suho.model.base import load_base, read_manifest
+from suho.model.base import load_base, read_manifest, resolve_device
 from suho.model.card import write_card
 from suho.model.format import LABEL_TOKEN_NAMES, TokenMap, ensure_label_tokens, token_strings
 from suho.train.collator import Example, build_reply_vocab, collate, encode, encode_detection, multitask_loss
@@ -118,6 +118,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
     from tqdm import tqdm
 
     start = time.time()
+    device = resolve_device(cfg.device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
@@ -148,8 +149,10 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         bias="none",
     )
     model = get_peft_model(model, lora)
+    model.to(device)
     model.train()
-    label_rows = torch.nn.Parameter(input_rows.clone())
+    label_rows = torch.nn.Parameter(input_rows.clone().to(device))
+    reply_rows, reply_lookup = reply_rows.to(device), reply_lookup.to(device)
     body = decoder(model)
 
     batches = bucketed_batches(examples, cfg.batch_size, cfg.seed, cfg.epochs)
@@ -167,11 +170,15 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
-    run_meta = {"config": cfg.to_dict(), "data_sha256": data_hash}
+    # where a run trains is not part of what it is: a checkpoint made on a GPU resumes on the CPU and back
+    run_meta = {
+        "config": {k: v for k, v in cfg.to_dict().items() if k not in ("device", "threads")},
+        "data_sha256": data_hash,
+    }
     step = 0
     ckpt = out / CKPT / "state.pt"
     if ckpt.is_file():
-        state = torch.load(ckpt, weights_only=False)
+        state = torch.load(ckpt, weights_only=False, map_location=device)
         if state["meta"] != run_meta:
             raise RuntimeError(f"{ckpt} was made with another config or data; remove {out / CKPT} to start over")
         params = dict(model.named_parameters())
@@ -187,7 +194,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
     bar = tqdm(total=total_steps, initial=step, desc="train", disable=not show_bar, smoothing=0.05)
     ema: dict[str, float] = {}
     while step < total_steps:
-        batch = collate([examples[i] for i in batches[step]], pad)
+        batch = {k: v.to(device) for k, v in collate([examples[i] for i in batches[step]], pad).items()}
         hidden = body(
             input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False
         ).last_hidden_state
@@ -225,6 +232,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         "final_loss_ema": {k: round(v, 4) for k, v in ema.items()},
         "config": cfg.to_dict(),
         "torch": torch.__version__,
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
     }
     save_guard_artifacts(final, model, input_rows, label_rows, reply_vocab, meta)
     write_card(final)  # replaces PEFT's empty template; `suho train` rewrites it with the dev results
