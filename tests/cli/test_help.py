@@ -28,3 +28,25 @@ def test_percent_in_a_field_help_is_escaped():
 
     assert "%" in TrainConfig.__dataclass_fields__["share_prompt"].metadata["help"]
     assert "13% less" in " ".join(_commands(build_parser())["train"].format_help().split())
+
+
+def test_the_command_works_without_the_serve_extra():
+    """fastapi and uvicorn come with `suho[serve]` only: every other command must parse and run without them, and
+    `suho serve` must say what to install instead of printing a traceback."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("fastapi", "uvicorn", "starlette"):
+            raise ImportError(f"No module named {name!r} (blocked by the test)")
+sys.meta_path.insert(0, Block())
+from suho.cli.main import build_parser, main
+build_parser().parse_args(["train", "--device", "cpu", "--max-steps", "1"])
+sys.exit(main(["serve", "--port", "0"]))
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert "pip install 'suho[serve]'" in r.stderr and "Traceback" not in r.stderr

@@ -9,7 +9,7 @@ import sys
 
 from suho.cli import add_engine_args
 from suho.config import add_dataclass_args, resolve_config
-from suho.serve.app import ServeSettings
+from suho.serve.settings import ServeSettings
 
 EPILOG = """\
 examples:
@@ -51,11 +51,14 @@ def _is_loopback(host: str) -> bool:
 
 
 def _run(args) -> int:
-    import uvicorn
+    try:
+        import uvicorn
 
+        from suho.serve.app import create_app
+    except ImportError as exc:  # fastapi and uvicorn come with the `serve` extra only
+        raise RuntimeError(f"suho serve needs the serve extra: pip install 'suho[serve]' ({exc})") from exc
     from suho.guard import load_guard
     from suho.policy import load_policy
-    from suho.serve.app import create_app
     from suho.textnorm import load_tables
 
     settings = resolve_config(ServeSettings, args.config, args)

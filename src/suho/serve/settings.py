@@ -1,0 +1,62 @@
+"""`ServeSettings`: every knob of `suho serve`. Kept apart from the FastAPI app, so the `suho` command (whose parser
+reads these fields) works where the `serve` extra (fastapi, uvicorn) is not installed."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+
+FAIL_MODES = ("closed", "open")
+
+
+def _f(default, help_):
+    return field(default=default, metadata={"help": help_})
+
+
+@dataclass
+class ServeSettings:
+    """Every knob of `suho serve`; precedence defaults < YAML (--config) < flags, as for the other stages."""
+
+    host: str = _f("127.0.0.1", "address to bind; anything but loopback should also set an API key")
+    port: int = _f(8000, "TCP port")
+    max_chars: int = _f(4000, "longest accepted input, in characters (413 above)")
+    max_inputs: int = _f(64, "most texts in one request (413 above)")
+    max_batch_size: int = _f(32, "most texts in one forward pass (micro-batch)")
+    max_wait_ms: float = _f(5.0, "how long a micro-batch waits for more requests before it runs")
+    max_queue: int = _f(1024, "most texts waiting for the model; beyond it requests get 503 (try another replica)")
+    request_timeout_s: float = _f(30.0, "a request still unanswered after this is answered by fail_mode")
+    api_key: str = field(
+        default_factory=lambda: os.environ.get("SUHO_API_KEY", ""),
+        metadata={"help": "bearer token required on /v1/*; unset: $SUHO_API_KEY (prefer it: flags show in `ps`)"},
+    )
+    log_text: bool = _f(False, "log query text (off: only counts, categories and timings are logged)")
+    fail_mode: str = _f("closed", "when inference fails or times out: closed = flag as block, open = allow")
+    extra_policies: tuple[str, ...] = _f((), "more policy packs (names or YAML paths) requests may select")
+
+    def __post_init__(self) -> None:
+        errors = []
+        for name in ("port", "max_chars", "max_inputs", "max_batch_size", "max_queue"):
+            value = getattr(self, name)
+            least = 0 if name == "port" else 1  # port 0: any free port
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                errors.append(f"{name}: must be an integer >= {least}, got {value!r}")
+        for name in ("max_wait_ms", "request_timeout_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                errors.append(f"{name}: must be a non-negative number, got {value!r}")
+        if self.fail_mode not in FAIL_MODES:
+            errors.append(f"fail_mode: must be closed or open, got {self.fail_mode!r}")
+        if isinstance(self.max_queue, int) and isinstance(self.max_inputs, int) and self.max_queue < self.max_inputs:
+            errors.append(f"max_queue: must be at least max_inputs ({self.max_inputs}), got {self.max_queue}")
+        if errors:
+            raise ValueError("invalid serve settings:\n" + "\n".join(f"  - {e}" for e in errors))
+        self.extra_policies = tuple(self.extra_policies)
+
+    @property
+    def max_body_bytes(self) -> int:
+        """Largest request body read: max_inputs x max_chars at 12 bytes a character (JSON-escaped astral) + 64 KiB."""
+        return self.max_inputs * self.max_chars * 12 + 65536
+
+    def public(self) -> dict:
+        return {k: v for k, v in dataclasses.asdict(self).items() if k != "api_key"} | {"auth": bool(self.api_key)}
