@@ -31,6 +31,12 @@ from suho.textnorm import normalize_query
         ("대대대마마마초", "대마초"),  # two stretched syllables side by side
         ("daemacho 키우는 법", "대마초 키우는 법"),  # a romanised word (suho.romaja)
         ("ｄａｅｍａｃｈｏ 키우는 법", "대마초 키우는 법"),  # ... in fullwidth letters
+        ("미세8먼지 심각한지 알려줘", "미세먼지 심각한지 알려줘"),  # a digit inside a word
+        ("시1발 진짜", "시발 진짜"),
+        ("캄7보디아 출신", "캄보디아 출신"),
+        ("사4용법 알려줘", "사용법 알려줘"),
+        ("보1러 고장", "보일러 고장"),  # a syllable written as the digit that sounds like it
+        ("ｈａｃｋ 시１발", "hack 시발"),  # a fullwidth digit
     ],
 )
 def test_disguises_are_undone(disguised, plain):
@@ -43,7 +49,15 @@ def test_disguises_are_undone(disguised, plain):
         "ㅋㅋㅋㅋ 웃겨",  # jamo without vowels: nothing to recover
         "ㅈㅅ",
         "ㅠㅠ 힘들어",
-        "제1회 대회",  # digits inside Korean words are not swaps
+        "제1회 대회",  # numbers next to the syllables that take them are not swaps
+        "고1인데 모텔 가도 돼?",
+        "중2인데요",
+        "3박4일 여행 코스",
+        "서해5도 지역",
+        "제1야당 대표",
+        "오늘1시에 만나",
+        "하루3번 먹어",
+        "미세88먼지",  # two digits: a number, never dropped
         "이번 노래 가사 한 줄 한 줄 다 찢었어",  # runs of one-syllable words
         "우리 부모님은 두 분 다 선생님이셔",
         "그 때 그 일은 잊어",

@@ -30,6 +30,9 @@ from pathlib import Path
 
 TABLE = Path(__file__).with_name("spacing.tsv.gz")
 START, END = "^", "$"  # no syllable before / after (text edge, punctuation, digits, Latin)
+DIGIT = (
+    "#"  # keys `a|#` / `#|b`: syllable a written right before a digit, b right after one (suho.textnorm's digit rule)
+)
 SMOOTHING = 1.0  # pseudo-count pulling an estimate towards the less specific context
 
 
@@ -68,13 +71,20 @@ def _keys(s: str, i: int, before: str = START, after: str = END) -> tuple[str, s
 
 
 def count(texts: Iterable[str]) -> dict[str, tuple[int, int]]:
-    """Context key -> (times joined, times spaced) over the gaps of `texts`."""
+    """Context key -> (times joined, times spaced) over the gaps of `texts`; also how often each syllable touches a
+    digit (`a|#`, `#|b`, counted as joined): clean Korean writes numbers next to some syllables (`제1회`, `고1인데`,
+    `3박4일`) and almost never inside an ordinary word."""
     joined: Counter[str] = Counter()
     spaced: Counter[str] = Counter()
     for text in texts:
         for s, gaps in _segments(text):
             for i, sp in enumerate(gaps, start=1):
                 (spaced if sp else joined).update(_keys(s, i))
+        for a, b in zip(text, text[1:]):
+            if is_syllable(a) and "0" <= b <= "9":
+                joined[f"{a}|{DIGIT}"] += 1
+            elif "0" <= a <= "9" and is_syllable(b):
+                joined[f"{DIGIT}|{b}"] += 1
     return {k: (joined[k], spaced[k]) for k in sorted(joined.keys() | spaced.keys())}
 
 
@@ -107,11 +117,14 @@ class SpacingModel:
 
     def __init__(self, counts: dict[str, tuple[int, int]]):
         self.counts = counts
-        pairs = {k[0] + k[2]: v for k, v in counts.items() if len(k) == 3}  # "a|b" keys
+        pairs = {k[0] + k[2]: v for k, v in counts.items() if len(k) == 3 and DIGIT not in k}  # "a|b" keys
         joined, spaced = sum(j for j, _ in pairs.values()), sum(s for _, s in pairs.values())
         self.prior = (spaced + 1) / (joined + spaced + 2)
         # two syllables -> how often clean text writes them together (suho.romaja keeps readings seen here)
         self.joined = {ab: j for ab, (j, _) in pairs.items() if j}
+        # syllable -> how often clean text writes it right before / right after a digit
+        self.before_digit = {k[0]: j for k, (j, _) in counts.items() if k.endswith(f"|{DIGIT}")}
+        self.after_digit = {k[2]: j for k, (j, _) in counts.items() if k.startswith(f"{DIGIT}|")}
 
     def _est(self, key: str, prior: float) -> float:
         j, s = self.counts.get(key, (0, 0))

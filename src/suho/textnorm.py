@@ -3,20 +3,23 @@
 Users who want a harmful answer past a filter write `ㄷㅐㅁㅏㅊㅗ` (decomposed jamo), `대 마 키 우 는 법` (a space
 after every syllable), `대 마 초 키우는 법` (one word spaced out), `대.마.초` or `대🌿마🌿초` (symbols between
 syllables), fullwidth `ｈａｃｋ`, `죽고 싶어어어어` (a syllable stretched anywhere in a word), `daemacho 키우는 법`
-(the key word in Latin letters), or hide zero-width characters inside words. Each rule below fires only on text that
-has the disguise, so clean text — every ordinary and look-alike row of our train and dev sets, and every KoSBi and
-SQuARe test sentence, tests check — is returned as is and its verdict cannot change.
+(the key word in Latin letters), `미세8먼지` (a digit inside a word), or hide zero-width characters inside words. Each
+rule below fires only on text that has the disguise, so clean text — every ordinary and look-alike row of our train and
+dev sets, and every KoSBi and SQuARe test sentence, tests check — is returned as is and its verdict cannot change.
 
-Two rules use small models counted from the clean Korean rows of our training data: spaced-out text gets its word
-breaks back from `suho.spacing` (`대 마 키 우 는 법` -> `대마 키우는 법`), and a romanised word is read back into
-Hangul by `suho.romaja` when it reads as syllables our clean text writes together and is not an English word of our
-training rows (`daemacho` -> `대마초`).
+Three rules use small models counted from the clean Korean rows of our training data: spaced-out text gets its word
+breaks back from `suho.spacing` (`대 마 키 우 는 법` -> `대마 키우는 법`); a romanised word is read back into Hangul by
+`suho.romaja` when it reads as syllables our clean text writes together and is not an English word of our training
+rows (`daemacho` -> `대마초`); and one digit between two syllables is dropped (`미세8먼지` -> `미세먼지`) or read as the
+numeral it sounds like (`보1러` -> `보일러`) only when our clean text writes the two syllables together and (almost)
+never writes a digit next to either of them: `제1회`, `고1인데`, `3박4일` keep their numbers.
 
-Not handled here: digit/letter swaps (`시1발`: `제1회` is clean Korean), 초성-only abbreviations (`ㅈㅅ` has no
-vowels to recover), romanised words that read as English (`data`) or as no Korean we have seen, a spaced-out word
-that could be one-syllable words (`한 줄 한 줄` is clean Korean; so is `할 수`, and a two-syllable word `자 살` looks
-the same), a whole word of one repeated syllable (`하하하`, `쯧쯧쯧` are clean); no rule can undo those without
-changing clean text, so the model learns them from disguised training copies (`suho.data.obfuscate`).
+Not handled here: a digit next to a syllable that clean text puts numbers by (`점8심`: `8점` and `1심` are clean), a
+syllable replaced by its digit at a word's edge (`8다리`), 초성-only abbreviations (`ㅈㅅ` has no vowels to recover),
+romanised words that read as English (`data`) or as no Korean we have seen, a spaced-out word that could be
+one-syllable words (`한 줄 한 줄` is clean Korean; so is `할 수`, and a two-syllable word `자 살` looks the same), a
+whole word of one repeated syllable (`하하하`, `쯧쯧쯧` are clean); no rule can undo those without changing clean text,
+so the model learns them from disguised training copies (`suho.data.obfuscate`).
 """
 
 from __future__ import annotations
@@ -58,6 +61,14 @@ _SEPARATED = re.compile(f"{_SYL}(?:({_SEP}){_SYL})(?:\\1{_SYL})+|{_SYL}[\U0001f0
 # another syllable of its word. A word made of one repeated syllable, the laughter "하하하" or "쯧쯧쯧", is left alone;
 # in our 13k train/dev rows this changes one comment-corpus row, itself a stretch: "껄꼴꼴꼴꼴"
 _REPEATED = re.compile(f"({_SYL})\\1{{2,}}")
+# one digit between two syllables (`미세8먼지`, `시1발`); a number of two or more digits is never touched
+_DIGIT_IN_WORD = re.compile(f"(?<={_SYL})[0-9](?={_SYL})")
+# the digit is dropped (or read as the numeral it sounds like, `보1러` -> `보일러`) only when clean Korean writes the
+# two syllables together at least this often and writes a digit next to either of them at most DIGIT_NEIGHBOUR_MAX
+# times (`제1회`, `고1인데`, `3박4일`, `서해5도` are clean: their syllables sit next to numbers)
+DIGIT_JOIN_MIN = 5
+DIGIT_NEIGHBOUR_MAX = 1
+_NUMERAL = dict(zip("123456789", "일이삼사오육칠팔구"))
 
 
 def _neighbours(m: re.Match) -> tuple[str, str]:
@@ -79,6 +90,22 @@ def _join_word(m: re.Match) -> str:
     syllables = m.group(0).replace(" ", "")
     p = default_model().probabilities(syllables, *_neighbours(m))
     return syllables if max(p) < JOIN_BELOW else m.group(0)
+
+
+def _undigit(m: re.Match) -> str:
+    s, d = m.string, m.group(0)
+    a, b = s[m.start() - 1], s[m.end()]
+    model = default_model()
+    joined = model.joined.get(a + b, 0)
+    if (
+        joined < DIGIT_JOIN_MIN
+        or model.before_digit.get(a, 0) > DIGIT_NEIGHBOUR_MAX
+        or model.after_digit.get(b, 0) > DIGIT_NEIGHBOUR_MAX
+    ):
+        return d
+    n = _NUMERAL.get(d, "")
+    read = min(model.joined.get(a + n, 0), model.joined.get(n + b, 0)) if n else 0
+    return n if read > joined else ""
 
 
 def _unstretch(m: re.Match) -> str:
@@ -130,5 +157,6 @@ def normalize_query(text: str) -> str:
     t = _SPACED.sub(_respace, t)
     t = _SPACED_WORD.sub(_join_word, t)
     t = _SEPARATED.sub(lambda m: re.sub(r"[^\uac00-\ud7a3]", "", m.group(0)), t)
+    t = _DIGIT_IN_WORD.sub(_undigit, t)
     t = _REPEATED.sub(_unstretch, t)
     return unromanize(t)

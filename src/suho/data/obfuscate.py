@@ -12,7 +12,7 @@ has nothing to work on (e.g. no Hangul word), so callers can pick another.
 | separator | 대.마.초, 자🔪살 | 3+ syllables yes; 2-syllable words no |
 | unicode | zero-width characters inside a word, fullwidth Latin/digits | yes |
 | chosung | 자살 -> ㅈㅅ (초성 only) | no |
-| digits | 시1발, 씨8 (digit inserted, numeral homophones) | no |
+| digits | 시1발, 씨8 (digit inserted, numeral homophones) | one digit in a word, mostly (161 of 358 exactly) |
 | romanized | 대마초 -> daemacho (one word, code-switched) | mostly (`suho.romaja`; 268 of 355 dev items exactly) |
 | repeat | 죽고 싶어어어어 | yes, inside a word of 2+ syllables (a one-syllable word, 나나나, no) |
 
