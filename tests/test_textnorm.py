@@ -83,7 +83,7 @@ def test_load_tables_reads_them_once_up_front():
 
     load_tables()
     assert spacing.default_model.cache_info().currsize == 1
-    assert romaja._english.cache_info().currsize == 1 and romaja._spellings.cache_info().currsize == 1
+    assert romaja.english_words_set.cache_info().currsize == 1 and romaja._spellings.cache_info().currsize == 1
 
 
 def test_no_ordinary_training_or_dev_text_changes():

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from functools import cache, lru_cache
 from pathlib import Path
 
+from suho import keyboard
 from suho.spacing import default_model, is_syllable, write_gzip
 
 ENGLISH_WORDS = Path(__file__).with_name("english_words.txt.gz")
@@ -26,6 +27,7 @@ MIN_LETTERS = 4
 MAX_LETTERS = 40  # longer than any romanised word; also bounds the reading's recursion
 _LATIN_WORD = re.compile(rf"(?<![A-Za-z0-9])[a-z]{{{MIN_LETTERS},{MAX_LETTERS}}}(?![A-Za-z0-9])")
 _HANGUL = re.compile("[\uac00-\ud7a3]")
+_ANY_LATIN_WORD = keyboard.WORD  # the romanised words and the keyboard-slipped ones (shift keys upper case)
 _MAX_READINGS = 5000  # a word with more readings than this is left as it is (no Korean word is that ambiguous)
 
 # Revised Romanization, syllable by syllable, with no sound-change rules: how people type it in a hurry. The one
@@ -72,7 +74,8 @@ def write_words(words: list[str], path: Path = ENGLISH_WORDS) -> None:
 
 
 @lru_cache(maxsize=1)
-def _english() -> frozenset[str]:
+def english_words_set() -> frozenset[str]:
+    """The words of our English training rows (`english_words.txt.gz`), read once."""
     with gzip.open(ENGLISH_WORDS, "rt", encoding="utf-8") as fh:
         return frozenset(line.strip() for line in fh if line.strip())
 
@@ -80,7 +83,7 @@ def _english() -> frozenset[str]:
 def load_tables() -> None:
     """Read the tables now (the spacing model's pair counts, the English words) rather than on the first word."""
     default_model()
-    _english()
+    english_words_set()
     _spellings()
 
 
@@ -114,30 +117,49 @@ class _TooMany(Exception):
     pass
 
 
+def pair_score(hangul: str) -> float:
+    """Mean log count of a reading's neighbouring syllable pairs in our clean text (every pair must have been seen)."""
+    pairs = default_model().joined
+    return sum(math.log(pairs[hangul[i : i + 2]]) for i in range(len(hangul) - 1)) / (len(hangul) - 1)
+
+
 @lru_cache(maxsize=4096)
 def to_hangul(word: str) -> str | None:
     """The most likely Hangul reading of a romanised word (2+ syllables), or None when it has none."""
-    pairs = default_model().joined
     found = [r for r in readings(word) if len(r) >= 2]
     if not found:
         return None
-
-    def score(r: str) -> float:
-        return sum(math.log(pairs[r[i : i + 2]]) for i in range(len(r) - 1)) / (len(r) - 1)
-
-    return max(found, key=lambda r: (score(r), r))
+    return max(found, key=lambda r: (pair_score(r), r))
 
 
 def unromanize(text: str) -> str:
-    """`text` with its romanised Korean words written in Hangul (see the module docstring)."""
-    if not _HANGUL.search(text) or not _LATIN_WORD.search(text):
+    """`text` with its romanised Korean words, and words typed with the keyboard in English mode (`suho.keyboard`),
+    written in Hangul. A word that reads both ways takes the reading whose syllable pairs our clean text writes more
+    often (`eodi`: `어디` as romanised, `대야` as typed keys). Once two words of a text have been read as typed keys,
+    the whole text was typed that way: its other Latin words (short ones, names whose syllables we have not seen) are
+    read as keys too when they compose into whole syllables (`sk dhfgo` -> `나 올해`)."""
+    if not _ANY_LATIN_WORD.search(text):
         return text
-    english = _english()
+    english = english_words_set()
+    korean = bool(_HANGUL.search(text))  # a romanised word is read only inside Korean text
+    # typed keys are read inside Korean text, or in Latin text most of whose words compose into syllables (a query
+    # typed in English mode); an English sentence has a word or two that compose by chance (`claus` -> `치면`)
+    keys_too = korean or keyboard.mostly_typed(text, english)
+    typed = 0
 
     def swap(m: re.Match) -> str:
+        nonlocal typed
         w = m.group(0)
-        if w in english:
+        if w.lower() in english:
             return w
-        return to_hangul(w) or w
+        as_keys = keyboard.to_hangul(w) if keys_too else None
+        as_rr = to_hangul(w) if korean and _LATIN_WORD.fullmatch(w) else None
+        if as_keys and (not as_rr or (pair_score(as_keys), as_keys) > (pair_score(as_rr), as_rr)):
+            typed += 1
+            return as_keys
+        return as_rr or w
 
-    return _LATIN_WORD.sub(swap, text)
+    out = _ANY_LATIN_WORD.sub(swap, text)
+    if typed >= 2:
+        out = keyboard.SHORT_WORD.sub(lambda m: keyboard.compose(m.group(0)) or m.group(0), out)
+    return out

@@ -3,16 +3,19 @@
 Users who want a harmful answer past a filter write `ㄷㅐㅁㅏㅊㅗ` (decomposed jamo), `대 마 키 우 는 법` (a space
 after every syllable), `대 마 초 키우는 법` (one word spaced out), `대.마.초` or `대🌿마🌿초` (symbols between
 syllables), fullwidth `ｈａｃｋ`, `죽고 싶어어어어` (a syllable stretched anywhere in a word), `daemacho 키우는 법`
-(the key word in Latin letters), `미세8먼지` (a digit inside a word), or hide zero-width characters inside words. Each
-rule below fires only on text that has the disguise, so clean text — every ordinary and look-alike row of our train and
-dev sets, and every KoSBi and SQuARe test sentence, tests check — is returned as is and its verdict cannot change.
+(the key word in Latin letters), `eoakch zldnsms qjq` (typed with the keyboard in English mode), `미세8먼지` (a digit
+inside a word), or hide zero-width characters inside words. Each rule below fires only on text that has the disguise,
+so clean text — every ordinary and look-alike row of our train and dev sets, and every KoSBi and SQuARe test
+sentence, tests check — is returned as is and its verdict cannot change.
 
-Three rules use small models counted from the clean Korean rows of our training data: spaced-out text gets its word
+Four rules use small models counted from the clean Korean rows of our training data: spaced-out text gets its word
 breaks back from `suho.spacing` (`대 마 키 우 는 법` -> `대마 키우는 법`); a romanised word is read back into Hangul by
 `suho.romaja` when it reads as syllables our clean text writes together and is not an English word of our training
-rows (`daemacho` -> `대마초`); and one digit between two syllables is dropped (`미세8먼지` -> `미세먼지`) or read as the
-numeral it sounds like (`보1러` -> `보일러`) only when our clean text writes the two syllables together and (almost)
-never writes a digit next to either of them: `제1회`, `고1인데`, `3박4일` keep their numbers.
+rows (`daemacho` -> `대마초`); Latin letters typed with the keyboard in English mode are read key by key by
+`suho.keyboard` under the same checks (`eoakch` -> `대마초`); and one digit between two syllables is dropped
+(`미세8먼지` -> `미세먼지`) or read as the numeral it sounds like (`보1러` -> `보일러`) only when our clean text writes
+the two syllables together and (almost) never writes a digit next to either of them: `제1회`, `고1인데`, `3박4일` keep
+their numbers.
 
 Not handled here: a digit next to a syllable that clean text puts numbers by (`점8심`: `8점` and `1심` are clean), a
 syllable replaced by its digit at a word's edge (`8다리`), 초성-only abbreviations (`ㅈㅅ` has no vowels to recover),

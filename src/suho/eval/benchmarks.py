@@ -84,6 +84,22 @@ def _ko_obfuscated() -> list[Item]:
     ]
 
 
+@register(
+    "ko-keyboard",
+    "Korean dev rows typed with the keyboard in English mode (`eoakch` for 대마초): the whole query or one word, "
+    "by suho.data.obfuscate; group = 'keyboard · label'. Never trained on",
+    test_set=True,
+)
+def _ko_keyboard() -> list[Item]:
+    from suho.data.obfuscate import variants
+
+    rows = [r for r in read_jsonl(REPO_ROOT / "data" / "dev.jsonl") if r.language == "ko"]
+    return [
+        Item(r.text, r.label.value, r.category, "ko", f"{kind} · {r.label.value}", original)
+        for r, kind, original in variants(rows, kinds=("keyboard",), per_record=1, seed=7)
+    ]
+
+
 @register("xstest", "XSTest v2 (Röttger et al. 2024): label column as is; group = prompt type", test_set=True)
 def _xstest() -> list[Item]:
     with (shared_data_dir() / "xstest" / "xstest_prompts.csv").open(encoding="utf-8") as fh:
