@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -111,3 +112,24 @@ def test_no_held_out_clean_text_changes():
     texts += [r["question"] for r in json.loads((root / "square" / "question_test.json").read_text(encoding="utf-8"))]
     assert len(texts) > 9000
     assert [t for t in texts if normalize_query(t) != t] == []
+
+
+@pytest.mark.skipif(not (shared_data_dir() / "benign").is_dir(), reason="../shared/data not present")
+def test_public_benign_queries_keep_their_words():
+    """114k public benign queries (English: Natural Questions, CLINC150, SNIPS, OASST, self-instruct; Korean: 3i4k,
+    Mr. TyDi/MIRACL, ParaKQC, songys chatbot, StyleKQC) keep every letter: the only changes allowed are spacing (a run
+    of one-syllable words the spacing model is sure of: `차 한 잔` -> `차한잔`, both spellings are common), invisible
+    characters and fullwidth punctuation. This is what stops a Latin word that happens to read as Korean typed in
+    English mode (`santa claus` -> `치면`) from turning up in English text."""
+    import unicodedata
+
+    def letters(t: str) -> str:
+        return re.sub(r"[\s\u200b\u200c\u200d\u2060\ufeff\u00ad]", "", unicodedata.normalize("NFKC", t))
+
+    texts = []
+    for f in sorted((shared_data_dir() / "benign").glob("*/*.jsonl")):
+        texts += [json.loads(line)["text"] for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(texts) > 100_000
+    changed = [(t, normalize_query(t)) for t in texts if normalize_query(t) != t]
+    assert [(t, n) for t, n in changed if letters(n) != letters(t)] == [("일일일팩", "일팩")]  # a stretch (known)
+    assert len(changed) < 30
