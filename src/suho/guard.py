@@ -257,7 +257,7 @@ class Guard:
                     p_unsafe=round(float(p_unsafe[i]), 6),
                     category_scores={k: round(v, 6) for k, v in scores.items()},
                     model_category=Category(CATEGORY_IDS[int(p_cat[i].argmax())]),
-                    language=detect_language(text),
+                    language=detect_language(normalize_query(text)),  # `tkfdls qkdqjq` is Korean
                     policy=pol.name,
                     latency_ms=round(secs[i] * 1000, 2),
                 )
@@ -267,7 +267,8 @@ class Guard:
     # -- replies -----------------------------------------------------------------------------------------------
     def reply_language(self, text: str, policy: Policy | None = None) -> str:
         lang = (policy or self.policy).reply_language
-        return detect_language(text) if lang == "auto" else lang
+        # the query as the model read it: Korean typed in English keyboard mode or romanised is Korean
+        return detect_language(normalize_query(text)) if lang == "auto" else lang
 
     @torch.inference_mode()
     def respond(
