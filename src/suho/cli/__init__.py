@@ -17,3 +17,8 @@ def add_engine_args(p) -> None:
         default="cpu",
         help="cpu (default), cuda, cuda:N or auto: a GPU runs the hf engine (transformers + PEFT, fp32)",
     )
+
+
+def engine_kwargs(args) -> dict:
+    """The `load_guard` keywords that `add_engine_args` parsed."""
+    return {"engine": args.engine, "precision": args.precision, "device": args.device}

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from suho.cli import add_engine_args
+from suho.cli import add_engine_args, engine_kwargs
 from suho.policy import taxonomy
 
 
@@ -91,14 +91,7 @@ def _run(args) -> int:
         )
     if not texts:
         raise ValueError("no texts: pass TEXT arguments, --file, or lines on standard input")
-    guard = load_guard(
-        args.model,
-        policy=args.policy,
-        batch_size=args.batch_size,
-        engine=args.engine,
-        precision=args.precision,
-        device=args.device,
-    )
+    guard = load_guard(args.model, policy=args.policy, batch_size=args.batch_size, **engine_kwargs(args))
     lang = "ko" if guard.policy.culture.startswith("ko") else "en"
     out = args.out.open("w", encoding="utf-8") if args.out else None
     failed = 0

@@ -11,7 +11,7 @@ import json
 import re
 from pathlib import Path
 
-from suho.cli import add_engine_args
+from suho.cli import add_engine_args, engine_kwargs
 from suho.eval.baselines import BASELINES
 from suho.eval.benchmarks import BENCHMARKS
 
@@ -79,12 +79,7 @@ def _run(args) -> int:
     benches = {name: load_benchmark(name) for name in args.benchmark}
     policy = load_policy(args.policy)
     detectors = (
-        []
-        if args.no_model
-        else [
-            load_guard(m, policy=policy, engine=args.engine, precision=args.precision, device=args.device)
-            for m in (args.model or [None])
-        ]
+        [] if args.no_model else [load_guard(m, policy=policy, **engine_kwargs(args)) for m in (args.model or [None])]
     )
     opts = BaselineOptions(policy=policy, base_url=args.base_url, api_key_env=args.api_key_env)
     detectors += [load_baseline(spec, opts) for spec in args.baseline]

@@ -7,7 +7,7 @@ import ipaddress
 import logging
 import sys
 
-from suho.cli import add_engine_args
+from suho.cli import add_engine_args, engine_kwargs
 from suho.config import add_dataclass_args, resolve_config
 from suho.serve.settings import ServeSettings
 
@@ -75,9 +75,7 @@ def _run(args) -> int:
                 policy=args.policy,
                 batch_size=settings.max_batch_size,
                 threads=args.threads,
-                engine=args.engine,
-                precision=args.precision,
-                device=args.device,
+                **engine_kwargs(args),
             )
             load_tables()  # the normaliser's tables, before /readyz says yes: no request pays for them
             return guard

@@ -75,12 +75,19 @@ def _dev() -> list[Item]:
     test_set=True,
 )
 def _ko_obfuscated() -> list[Item]:
+    from suho.data.obfuscate import BENCHMARK_KINDS
+
+    return _disguised_ko_dev(BENCHMARK_KINDS, per_record=3)
+
+
+def _disguised_ko_dev(kinds: tuple[str, ...], per_record: int) -> list[Item]:
+    """Korean dev rows disguised by suho.data.obfuscate (seed 7), each item naming its clean original."""
     from suho.data.obfuscate import variants
 
     rows = [r for r in read_jsonl(REPO_ROOT / "data" / "dev.jsonl") if r.language == "ko"]
     return [
         Item(r.text, r.label.value, r.category, "ko", f"{kind} · {r.label.value}", original)
-        for r, kind, original in variants(rows, per_record=3, seed=7)
+        for r, kind, original in variants(rows, kinds=kinds, per_record=per_record, seed=7)
     ]
 
 
@@ -91,13 +98,7 @@ def _ko_obfuscated() -> list[Item]:
     test_set=True,
 )
 def _ko_keyboard() -> list[Item]:
-    from suho.data.obfuscate import variants
-
-    rows = [r for r in read_jsonl(REPO_ROOT / "data" / "dev.jsonl") if r.language == "ko"]
-    return [
-        Item(r.text, r.label.value, r.category, "ko", f"{kind} · {r.label.value}", original)
-        for r, kind, original in variants(rows, kinds=("keyboard",), per_record=1, seed=7)
-    ]
+    return _disguised_ko_dev(("keyboard",), per_record=1)
 
 
 @register("xstest", "XSTest v2 (Röttger et al. 2024): label column as is; group = prompt type", test_set=True)
