@@ -82,4 +82,7 @@ def test_a_latin_text_is_read_as_typed_keys_only_when_most_of_its_words_are():
     assert to_hangul("claus") == "치면"  # composes, and both syllables are seen together ...
     assert not mostly_typed("who sings santa claus is coming to town")  # ... but one word of six is chance
     assert mostly_typed("tkfdls qkdqjq dkffuwnj")
-    assert not mostly_typed("tkfdls")  # one word alone is not enough evidence
+    # one word alone: read only as a common Korean word (시발, 병신, 살인: each pair seen 20+ times)
+    assert mostly_typed("tlqkf") and mostly_typed("qudtls!!") and mostly_typed("tkfdls")
+    assert not mostly_typed("fork")  # 래가: seen 5 times
+    assert normalize_query("tlqkf") == "시발" and normalize_query("fork") == "fork"

@@ -13,10 +13,11 @@ nothing left over, and every two neighbouring syllables seen written together in
 counts of `suho.spacing`; a two-syllable word's pair at least 5 times, a word of 4+ syllables may hold one unseen
 pair). And only inside Korean text, or in a
 Latin text at least two and 60% of whose 4+-letter words read that way: an English sentence can hold a word that
-composes by chance (`santa claus` -> `치면`), a query typed in English mode is mostly such words. Once two words of a
-text read as typed keys, its short words are read too (`sk dhfgo` -> `나 올해`). A word that also reads as romanised
-Korean takes the better-attested reading (`suho.romaja.unromanize`). No text of our train, dev and test sets, nor of
-123k public English and Korean queries (benign sets, BEEP!, AdvBench), changes under it.
+composes by chance (`santa claus` -> `치면`), a query typed in English mode is mostly such words. A Latin text of one
+word is read only as a common Korean word (`tlqkf` -> `시발`; none of 27.6k distinct English query words is). Once
+two words of a text read as typed keys, its short words are read too (`sk dhfgo` -> `나 올해`). A word that also reads
+as romanised Korean takes the better-attested reading (`suho.romaja.unromanize`). No text of our train, dev and test
+sets, nor of 123k public English and Korean queries (benign sets, BEEP!, AdvBench), changes under it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ MOSTLY = 0.6  # share of a Latin text's words that must compose for it to be rea
 # 22 with any seen pair enough); 882 of the 1,024 `ko-keyboard` items come back exactly (916 with any)
 TWO_SYLLABLE_MIN_COUNT = 5  # a two-syllable reading: its pair seen at least this often (마약 19, 폭탄 5, 대마 6)
 UNSEEN_PAIRS_ALLOWED = {2: 0, 3: 0}  # by syllable count; longer words: 1
+ALONE_MIN_COUNT = 20  # a Latin text of one word is read as keys only when every pair is this common (시발 21, 병신 27)
 # any typed word, for a text already known to be typed in English mode (`suho.romaja.unromanize`)
 SHORT_WORD = re.compile(rf"(?<![A-Za-z0-9])[a-zQWERTOP]{{2,{MAX_LETTERS}}}(?![A-Za-z0-9])")
 
@@ -128,11 +130,17 @@ def to_keys(text: str) -> str:
 
 
 def mostly_typed(text: str, english: frozenset[str] = frozenset(), share: float = MOSTLY) -> bool:
-    """Whether at least two, and at least `share`, of a Latin text's words of 4+ letters read as typed keys
-    (`to_hangul`; words in `english` never do)."""
+    """Whether a Latin text reads as typed keys: at least two, and at least `share`, of its words of 4+ letters do
+    (`to_hangul`; words in `english` never do), or the text is that one word alone and reads as a common Korean word
+    (`tlqkf` -> `시발`: each syllable pair seen ALONE_MIN_COUNT+ times in clean text)."""
     words = _LONG_WORD.findall(text)
-    typed = sum(bool(WORD.fullmatch(w)) and w.lower() not in english and to_hangul(w) is not None for w in words)
+    read = [to_hangul(w) if WORD.fullmatch(w) and w.lower() not in english else None for w in words]
+    typed = sum(r is not None for r in read)
+    if typed == 1 and len(_ANY_WORD.findall(text)) == 1:
+        joined = default_model().joined
+        return all(joined.get(read[0][i : i + 2], 0) >= ALONE_MIN_COUNT for i in range(len(read[0]) - 1))
     return typed >= 2 and typed >= share * len(words)
 
 
 _LONG_WORD = re.compile(rf"(?<![A-Za-z0-9])[A-Za-z]{{{MIN_LETTERS},}}(?![A-Za-z0-9])")
+_ANY_WORD = re.compile(r"[A-Za-z]+")
