@@ -78,16 +78,16 @@ def compose(word: str) -> str | None:
         return None
     out: list[str] = []
     i, n = 0, len(jamo)
+
+    def starts_syllable(k: int) -> bool:  # a consonant followed by a vowel: the next syllable's start, never a final
+        return k + 1 < n and jamo[k] in LEADS and jamo[k + 1] in VOWELS
+
     while i < n:
-        if not (jamo[i] in LEADS and i + 1 < n and jamo[i + 1] in VOWELS):
+        if not starts_syllable(i):
             return None
         lead, vowel = LEADS.index(jamo[i]), VOWELS.index(jamo[i + 1])
         i += 2
         tail = ""
-
-        def starts_syllable(k: int) -> bool:
-            return k + 1 < n and jamo[k] in LEADS and jamo[k + 1] in VOWELS
-
         if i < n and jamo[i] in TAILS and not starts_syllable(i):
             tail = jamo[i]
             i += 1
