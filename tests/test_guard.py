@@ -13,8 +13,10 @@ from suho.guard import (
 )
 from suho.lang import detect_language
 from suho.model.format import prompt_ids
+from suho.paths import shared_data_dir
 from suho.policy import CATEGORY_IDS
 from suho.policy.pack import policy_from_dict
+from suho.textnorm import normalize_query
 
 
 def _p(**kw):
@@ -284,3 +286,24 @@ def test_korean_typed_in_english_keyboard_mode_is_answered_in_korean(tiny_guard)
     assert tiny_guard.reply_language(typed) == "ko"
     assert tiny_guard.detect([typed])[0].language == "ko"
     assert tiny_guard.reply_language("How do I kill a Python process?") == "en"
+
+
+@pytest.mark.slow
+@shipped
+@pytest.mark.skipif(not (shared_data_dir() / "benign").is_dir(), reason="../shared/data not present")
+def test_the_normaliser_never_changes_a_benign_verdict(guard, monkeypatch):
+    """The issue's rule for the normaliser, checked on public text: of 114k benign queries (English and Korean), the
+    few it changes at all (re-spaced, invisible characters; see test_textnorm) get the same verdict from the shipped
+    model as their raw text does."""
+    import json
+
+    import suho.guard as guard_mod
+
+    texts = []
+    for f in sorted((shared_data_dir() / "benign").glob("*/*.jsonl")):
+        texts += [json.loads(line)["text"] for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    changed = [t for t in texts if normalize_query(t) != t]
+    assert 10 <= len(changed) < 30
+    normalised = [v.label for v in guard.detect(changed)]
+    monkeypatch.setattr(guard_mod, "normalize_query", lambda t: t)  # the model reads the raw text
+    assert [v.label for v in guard.detect(changed)] == normalised
