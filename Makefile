@@ -41,6 +41,7 @@ train: model
 
 bench: model
 	$(BIN)/python bench/speed.py
+	$(BIN)/python bench/normalise.py
 
 clean:
 	rm -rf $(VENV) reports runs
