@@ -4,7 +4,8 @@ Users who want a harmful answer past a filter write `ㄷㅐㅁㅏㅊㅗ` (decomp
 after every syllable), `대 마 초 키우는 법` (one word spaced out), `대.마.초` or `대🌿마🌿초` (symbols between
 syllables), fullwidth `ｈａｃｋ`, `죽고 싶어어어어` (a syllable stretched anywhere in a word), `daemacho 키우는 법`
 (the key word in Latin letters), `eoakch zldnsms qjq` (typed with the keyboard in English mode), `미세8먼지` (a digit
-inside a word), or hide zero-width characters inside words. Each rule below fires only on text that has the disguise,
+inside a word), `b0mb` or `kіll` with a Cyrillic і (English key words, `suho.leet`), or hide zero-width characters
+inside words. Each rule below fires only on text that has the disguise,
 so clean text — every ordinary and look-alike row of our train and dev sets, and every KoSBi and SQuARe test
 sentence, tests check — is returned as is and its verdict cannot change.
 
@@ -31,6 +32,7 @@ import re
 import unicodedata
 
 from suho import romaja
+from suho.leet import plain_letters
 from suho.romaja import unromanize
 from suho.spacing import default_model, is_syllable
 
@@ -154,6 +156,7 @@ def normalize_query(text: str) -> str:
     t = _INVISIBLE.sub("", text)
     t = _CONTROL.sub(" ", t)
     t = _FULLWIDTH.sub(lambda m: " " if m.group(0) == "\u3000" else chr(ord(m.group(0)) - 0xFEE0), t)
+    t = plain_letters(t)  # English key words: `b0mb`, `kіll` with a Cyrillic і
     if re.search("[\u1100-\u11ff]", t):  # conjoining jamo (NFD Hangul) -> precomposed syllables
         t = unicodedata.normalize("NFC", t)
     t = _JAMO_RUN.sub(_compose_jamo, t)

@@ -16,6 +16,8 @@ has nothing to work on (e.g. no Hangul word), so callers can pick another.
 | romanized | 대마초 -> daemacho (one word, code-switched) | mostly (`suho.romaja`; 268 of 355 dev items exactly) |
 | repeat | 죽고 싶어어어어 | yes, inside a word of 2+ syllables (a one-syllable word, 나나나, no) |
 | keyboard | 대마초 -> eoakch (English keyboard mode; whole query or one word) | mostly (`suho.keyboard`) |
+| leet (English rows) | bomb -> b0mb, poison -> p0is0n | when one reading is an English word of ours (`suho.leet`) |
+| homoglyph (English rows) | kill -> kіll (Cyrillic і) | yes, inside a Latin word (`suho.leet`) |
 
 The benchmark is built from dev rows only and the training variants from train rows only, so no disguised dev query
 is ever trained on.
@@ -149,6 +151,39 @@ def keyboard(text: str, rng: random.Random) -> str | None:
     return _on_word(text, rng, to_keys)
 
 
+_LATIN_WORD = re.compile("[A-Za-z]{4,}")
+_LEET_OF = {"o": "0", "i": "1", "l": "1", "e": "3", "a": "4", "s": "5", "t": "7", "b": "8"}
+_HOMOGLYPH_OF = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "y": "у", "x": "х", "i": "і", "s": "ѕ"}
+
+
+def _on_english_word(text: str, rng: random.Random, fn: Callable[[str], str]) -> str | None:
+    """One of the two longest Latin words (4+ letters) rewritten by `fn` (English queries' key words)."""
+    words = sorted(_LATIN_WORD.finditer(text), key=lambda m: (-len(m.group(0)), m.start()))
+    if not words:
+        return None
+    m = rng.choice(words[:2])
+    new = fn(m.group(0))
+    return None if new == m.group(0) else text[: m.start()] + new + text[m.end() :]
+
+
+def _swap_some(word: str, table: dict[str, str], rng: random.Random) -> str:
+    spots = [i for i, c in enumerate(word) if c.lower() in table]
+    if not spots:
+        return word
+    pick = set(rng.sample(spots, max(1, len(spots) // 2)))
+    return "".join(table[c.lower()] if i in pick else c for i, c in enumerate(word))
+
+
+def leet(text: str, rng: random.Random) -> str | None:
+    """An English key word with digits for some letters: `b0mb`, `p0is0n`."""
+    return _on_english_word(text, rng, lambda w: _swap_some(w, _LEET_OF, rng))
+
+
+def homoglyph(text: str, rng: random.Random) -> str | None:
+    """An English key word with look-alike Cyrillic letters: `kіll` (і is U+0456)."""
+    return _on_english_word(text, rng, lambda w: _swap_some(w, _HOMOGLYPH_OF, rng))
+
+
 def repeat(text: str, rng: random.Random) -> str | None:
     def stretch(word: str) -> str:
         # mostly the last syllable ("싶어어어어"), sometimes one inside the word
@@ -169,6 +204,8 @@ TRANSFORMS: dict[str, Callable[[str, random.Random], str | None]] = {
     "romanized": romanized,
     "repeat": repeat,
     "keyboard": keyboard,
+    "leet": leet,
+    "homoglyph": homoglyph,
 }
 # the nine kinds of the `ko-obfuscated` benchmark; `keyboard` came later and has its own benchmark (`ko-keyboard`),
 # so that adding it did not change the items every earlier model was measured on
@@ -200,8 +237,9 @@ def variants(
     kinds: tuple[str, ...] = BENCHMARK_KINDS,
     per_record: int = 1,
     seed: int = 0,
+    language: str = "ko",
 ) -> list[Variant]:
-    """Up to `per_record` disguised copies of each Korean record, each by a different kind.
+    """Up to `per_record` disguised copies of each record in `language` (Korean by default), each by a different kind.
 
     The copy keeps the label, category and reply of its original, gets the tag `obfuscated` and `obfuscated:KIND`.
     A kind that has nothing to work on is skipped for that record; copies equal to their original are not made.
@@ -209,7 +247,7 @@ def variants(
     rng = random.Random(seed)
     out: list[Variant] = []
     for r in records:
-        if r.language != "ko":
+        if r.language != language:
             continue
         order = list(kinds)
         rng.shuffle(order)

@@ -77,17 +77,17 @@ def _dev() -> list[Item]:
 def _ko_obfuscated() -> list[Item]:
     from suho.data.obfuscate import BENCHMARK_KINDS
 
-    return _disguised_ko_dev(BENCHMARK_KINDS, per_record=3)
+    return _disguised_dev(BENCHMARK_KINDS, per_record=3)
 
 
-def _disguised_ko_dev(kinds: tuple[str, ...], per_record: int) -> list[Item]:
-    """Korean dev rows disguised by suho.data.obfuscate (seed 7), each item naming its clean original."""
+def _disguised_dev(kinds: tuple[str, ...], per_record: int, language: str = "ko") -> list[Item]:
+    """Dev rows of one language disguised by suho.data.obfuscate (seed 7), each item naming its clean original."""
     from suho.data.obfuscate import variants
 
-    rows = [r for r in read_jsonl(REPO_ROOT / "data" / "dev.jsonl") if r.language == "ko"]
+    rows = [r for r in read_jsonl(REPO_ROOT / "data" / "dev.jsonl") if r.language == language]
     return [
-        Item(r.text, r.label.value, r.category, "ko", f"{kind} · {r.label.value}", original)
-        for r, kind, original in variants(rows, kinds=kinds, per_record=per_record, seed=7)
+        Item(r.text, r.label.value, r.category, language, f"{kind} · {r.label.value}", original)
+        for r, kind, original in variants(rows, kinds=kinds, per_record=per_record, seed=7, language=language)
     ]
 
 
@@ -98,7 +98,17 @@ def _disguised_ko_dev(kinds: tuple[str, ...], per_record: int) -> list[Item]:
     test_set=True,
 )
 def _ko_keyboard() -> list[Item]:
-    return _disguised_ko_dev(("keyboard",), per_record=1)
+    return _disguised_dev(("keyboard",), per_record=1)
+
+
+@register(
+    "en-obfuscated",
+    "English dev rows with one key word disguised by suho.data.obfuscate: digits for letters (`b0mb`) or look-alike "
+    "Cyrillic letters (`kіll`); group = 'kind · label'. Never trained on",
+    test_set=True,
+)
+def _en_obfuscated() -> list[Item]:
+    return _disguised_dev(("leet", "homoglyph"), per_record=1, language="en")
 
 
 @register("xstest", "XSTest v2 (Röttger et al. 2024): label column as is; group = prompt type", test_set=True)
