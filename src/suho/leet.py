@@ -3,8 +3,8 @@
 Two tricks users play on English filters:
 
 - **digits and symbols for letters** ("leetspeak"): `k1ll`, `m3th`, `p0is0n`, `$teal`. A word of 4+ characters with
-  letters and such stand-ins is read back only when exactly one reading is a word of our English training rows and the
-  word as written is not (`mp3`, `b2b`, `covid19`, `4ever` stay as they are);
+  letters and such stand-ins inside it is read back only when exactly one reading is a word of our English training
+  rows and the word as written is not, nor a word with a number beside it (`mp3`, `covid19`, `word5` stay);
 - **look-alike letters from another alphabet** (homoglyphs): Cyrillic `а е о р с у х і ј ѕ` or Greek `ο α ι κ ν ρ υ χ`
   inside a Latin word. Only a word that mixes Latin with them is rewritten: Russian or Greek text stays as it is.
 
@@ -48,8 +48,9 @@ def _readings(word: str) -> list[str]:
 def unleet(word: str) -> str | None:
     """The English word a leet-written word stands for, when exactly one reading is a known word; else None."""
     english = english_words_set()
-    if word.lower() in english:
-        return None
+    core = word.strip("0123456789")
+    if word.lower() in english or (core != word and core.lower() in english):
+        return None  # a word with a number before or after it (`word5`, `team1`) is not a disguise (`someon3` is)
     found = {r for r in _readings(word) if r in english}
     return found.pop() if len(found) == 1 else None
 

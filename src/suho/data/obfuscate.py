@@ -207,6 +207,7 @@ TRANSFORMS: dict[str, Callable[[str, random.Random], str | None]] = {
     "leet": leet,
     "homoglyph": homoglyph,
 }
+ENGLISH_KINDS = ("leet", "homoglyph")  # disguise English words; every other kind disguises Korean
 # the nine kinds of the `ko-obfuscated` benchmark; `keyboard` came later and has its own benchmark (`ko-keyboard`),
 # so that adding it did not change the items every earlier model was measured on
 BENCHMARK_KINDS = ("jamo", "spaced", "spaced_word", "separator", "unicode", "chosung", "digits", "romanized", "repeat")
