@@ -157,9 +157,8 @@ class Guard:
         A harmful request hidden in a long harmless text must still be caught, so long texts are not truncated. The
         model reads a query's intent at its end (it is trained on single queries), so each window *ends* at a
         sentence: the sentence plus the one before it, at most SENTENCE_TOKENS tokens (a longer sentence is cut into
-        overlapping pieces). The text takes the verdict of its most unsafe window.
+        overlapping pieces). The text takes the verdict of its most unsafe window. `text` is already normalised.
         """
-        text = normalize_query(text)
         whole = prompt_ids(self.tokenizer, text)  # the common case: one tokenization, one window
         n_tokens = len(whole) - self._template_tokens
         if n_tokens <= WINDOW_TOKENS:
@@ -225,6 +224,10 @@ class Guard:
         Long texts are scored window by window (see `_windows`); each takes its most unsafe window's probabilities.
         """
         _check_texts(texts)
+        return self._probabilities([normalize_query(t) for t in texts])
+
+    def _probabilities(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
+        """`probabilities` of texts already normalised."""
         windows = [self._windows(t) for t in texts]
         pu, pc, timing = self._score([w for ws in windows for w in ws])
         p_unsafe = torch.zeros(len(texts))
@@ -245,9 +248,11 @@ class Guard:
         pol = load_policy(policy) if policy is not None else self.policy
         if not texts:
             return []
-        p_unsafe, p_cat, secs = self.probabilities(texts)
+        _check_texts(texts)
+        normalised = [normalize_query(t) for t in texts]  # once: the model and the language read the same text
+        p_unsafe, p_cat, secs = self._probabilities(normalised)
         out = []
-        for i, text in enumerate(texts):
+        for i, text in enumerate(normalised):
             label, cat, action, scores = decide(float(p_unsafe[i]), p_cat[i].tolist(), pol)
             out.append(
                 Verdict(
@@ -257,7 +262,7 @@ class Guard:
                     p_unsafe=round(float(p_unsafe[i]), 6),
                     category_scores={k: round(v, 6) for k, v in scores.items()},
                     model_category=Category(CATEGORY_IDS[int(p_cat[i].argmax())]),
-                    language=detect_language(normalize_query(text)),  # `tkfdls qkdqjq` is Korean
+                    language=detect_language(text),  # as normalised: `tkfdls qkdqjq` is Korean
                     policy=pol.name,
                     latency_ms=round(secs[i] * 1000, 2),
                 )

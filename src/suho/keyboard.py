@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from suho.hangul import COUNT, FIRST, LEADS, TAILS, VOWELS, parts, syllable
 from suho.spacing import default_model
 
 MIN_LETTERS = 4
@@ -37,6 +38,8 @@ MOSTLY = 0.6  # share of a Latin text's words that must compose for it to be rea
 TWO_SYLLABLE_MIN_COUNT = 5  # a two-syllable reading: its pair seen at least this often (마약 19, 폭탄 5, 대마 6)
 UNSEEN_PAIRS_ALLOWED = {2: 0, 3: 0}  # by syllable count; longer words: 1
 ALONE_MIN_COUNT = 20  # a Latin text of one word is read as keys only when every pair is this common (시발 21, 병신 27)
+_LONG_WORD = re.compile(rf"(?<![A-Za-z0-9])[A-Za-z]{{{MIN_LETTERS},}}(?![A-Za-z0-9])")
+_ANY_WORD = re.compile(r"[A-Za-z]+")
 # any typed word, for a text already known to be typed in English mode (`suho.romaja.unromanize`)
 SHORT_WORD = re.compile(rf"(?<![A-Za-z0-9])[a-zQWERTOP]{{2,{MAX_LETTERS}}}(?![A-Za-z0-9])")
 
@@ -46,9 +49,6 @@ KEYS = dict(
         "ㅂㅈㄷㄱㅅㅁㄴㅇㄹㅎㅋㅌㅊㅍㅃㅉㄸㄲㅆㅛㅕㅑㅐㅔㅗㅓㅏㅣㅠㅜㅡㅒㅖ",
     )
 )
-LEADS = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
-VOWELS = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
-TAILS = ["", *"ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ"]
 _VOWEL_PAIRS = {"ㅗㅏ": "ㅘ", "ㅗㅐ": "ㅙ", "ㅗㅣ": "ㅚ", "ㅜㅓ": "ㅝ", "ㅜㅔ": "ㅞ", "ㅜㅣ": "ㅟ", "ㅡㅣ": "ㅢ"}
 _TAIL_PAIRS = {
     "ㄱㅅ": "ㄳ", "ㄴㅈ": "ㄵ", "ㄴㅎ": "ㄶ", "ㄹㄱ": "ㄺ", "ㄹㅁ": "ㄻ", "ㄹㅂ": "ㄼ",
@@ -94,7 +94,7 @@ def compose(word: str) -> str | None:
             if i < n and tail + jamo[i] in _TAIL_PAIRS and not starts_syllable(i):
                 tail = _TAIL_PAIRS[tail + jamo[i]]
                 i += 1
-        out.append(chr(0xAC00 + (lead * 21 + vowel) * 28 + TAILS.index(tail)))
+        out.append(syllable(lead, vowel, TAILS.index(tail)))
     return "".join(out)
 
 
@@ -104,8 +104,7 @@ def to_hangul(word: str) -> str | None:
     text = compose(word)
     if not text or len(text) < 2:
         return None
-    joined = default_model().joined
-    counts = [joined.get(text[i : i + 2], 0) for i in range(len(text) - 1)]
+    counts = default_model().pair_counts(text)
     if len(text) == 2 and counts[0] < TWO_SYLLABLE_MIN_COUNT:
         return None
     # a long word may hold one pair our text lacks (a rare name, `세뇌돼서`)
@@ -120,11 +119,11 @@ def to_keys(text: str) -> str:
     """The keys that type `text`'s Hangul syllables on a 두벌식 keyboard (the disguise, for `suho.data.obfuscate`)."""
     out = []
     for ch in text:
-        code = ord(ch) - 0xAC00
-        if not 0 <= code < 11172:
+        if not 0 <= ord(ch) - FIRST < COUNT:
             out.append(ch)
             continue
-        jamo = (LEADS[code // 588], VOWELS[code % 588 // 28], TAILS[code % 28])
+        lead, vowel, tail = parts(ch)
+        jamo = (LEADS[lead], VOWELS[vowel], TAILS[tail])
         out.append("".join(_KEY_OF.get(j) or _KEYS_OF_PAIR[j] for j in jamo if j))
     return "".join(out)
 
@@ -137,10 +136,5 @@ def mostly_typed(text: str, english: frozenset[str] = frozenset(), share: float 
     read = [to_hangul(w) if WORD.fullmatch(w) and w.lower() not in english else None for w in words]
     typed = sum(r is not None for r in read)
     if typed == 1 and len(_ANY_WORD.findall(text)) == 1:
-        joined = default_model().joined
-        return all(joined.get(read[0][i : i + 2], 0) >= ALONE_MIN_COUNT for i in range(len(read[0]) - 1))
+        return min(default_model().pair_counts(read[0])) >= ALONE_MIN_COUNT
     return typed >= 2 and typed >= share * len(words)
-
-
-_LONG_WORD = re.compile(rf"(?<![A-Za-z0-9])[A-Za-z]{{{MIN_LETTERS},}}(?![A-Za-z0-9])")
-_ANY_WORD = re.compile(r"[A-Za-z]+")

@@ -23,8 +23,10 @@ MAX_CHARS = 30
 _MAX_READINGS = 64
 # stand-ins for letters, each with the letters it is read as
 LEET = {"0": "o", "1": "il", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s"}
+_STAND_IN = "[" + re.escape("".join(LEET)) + "]"
+_HAS_STAND_IN = re.compile(_STAND_IN)
 _LEET_WORD = re.compile(
-    rf"(?<![\w@$])(?=[\w@$]*[A-Za-z])(?=[\w@$]*[0134578@$])[A-Za-z0134578@$]{{{MIN_CHARS},{MAX_CHARS}}}(?![\w@$])"
+    rf"(?<![\w@$])(?=[\w@$]*[A-Za-z])(?=[\w@$]*{_STAND_IN})(?:[A-Za-z]|{_STAND_IN}){{{MIN_CHARS},{MAX_CHARS}}}(?![\w@$])"
 )
 HOMOGLYPHS = dict(
     zip(
@@ -33,6 +35,7 @@ HOMOGLYPHS = dict(
     )
 )
 _MIXED_WORD = re.compile(r"[^\W\d_]+")
+_HAS_HOMOGLYPH = re.compile("[" + "".join(HOMOGLYPHS) + "]")
 
 
 def _readings(word: str) -> list[str]:
@@ -64,8 +67,8 @@ def _unmix(m: re.Match) -> str:
 
 def plain_letters(text: str) -> str:
     """`text` with look-alike letters inside Latin words and leet-written English key words put back."""
-    if any(c in HOMOGLYPHS for c in text):
+    if _HAS_HOMOGLYPH.search(text):
         text = _MIXED_WORD.sub(_unmix, text)
-    if not any(c in LEET for c in text):
+    if not _HAS_STAND_IN.search(text):
         return text
     return _LEET_WORD.sub(lambda m: unleet(m.group(0)) or m.group(0), text)

@@ -20,6 +20,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 from suho import keyboard
+from suho.hangul import COUNT, FIRST, parts
 from suho.spacing import default_model, is_syllable, write_gzip
 
 ENGLISH_WORDS = Path(__file__).with_name("english_words.txt.gz")
@@ -48,8 +49,8 @@ def romanize(word: str) -> str:
     out = []
     for ch in word:
         if is_syllable(ch):
-            code = ord(ch) - 0xAC00
-            out.append(RR_LEADS[code // 588] + RR_VOWELS[(code % 588) // 28] + RR_TAILS[code % 28])
+            lead, vowel, tail = parts(ch)
+            out.append(RR_LEADS[lead] + RR_VOWELS[vowel] + RR_TAILS[tail])
         else:
             out.append(ch)
     return "".join(out)
@@ -59,7 +60,7 @@ def romanize(word: str) -> str:
 def _spellings() -> dict[str, tuple[str, ...]]:
     """Latin spelling -> the syllables `romanize` writes that way (all 11,172)."""
     out: dict[str, list[str]] = {}
-    for code in range(0xAC00, 0xD7A4):
+    for code in range(FIRST, FIRST + COUNT):
         out.setdefault(romanize(chr(code)), []).append(chr(code))
     return {k: tuple(v) for k, v in out.items()}
 
@@ -119,8 +120,8 @@ class _TooMany(Exception):
 
 def pair_score(hangul: str) -> float:
     """Mean log count of a reading's neighbouring syllable pairs in our clean text (every pair must have been seen)."""
-    pairs = default_model().joined
-    return sum(math.log(pairs[hangul[i : i + 2]]) for i in range(len(hangul) - 1)) / (len(hangul) - 1)
+    counts = default_model().pair_counts(hangul)
+    return sum(map(math.log, counts)) / len(counts)
 
 
 @lru_cache(maxsize=4096)

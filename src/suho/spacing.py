@@ -30,9 +30,8 @@ from pathlib import Path
 
 TABLE = Path(__file__).with_name("spacing.tsv.gz")
 START, END = "^", "$"  # no syllable before / after (text edge, punctuation, digits, Latin)
-DIGIT = (
-    "#"  # keys `a|#` / `#|b`: syllable a written right before a digit, b right after one (suho.textnorm's digit rule)
-)
+# keys `a|#` / `#|b`: syllable a written right before a digit, b right after one (suho.textnorm's digit rule)
+DIGIT = "#"
 SMOOTHING = 1.0  # pseudo-count pulling an estimate towards the less specific context
 
 
@@ -125,6 +124,10 @@ class SpacingModel:
         # syllable -> how often clean text writes it right before / right after a digit
         self.before_digit = {k[0]: j for k, (j, _) in counts.items() if k.endswith(f"|{DIGIT}")}
         self.after_digit = {k[2]: j for k, (j, _) in counts.items() if k.startswith(f"{DIGIT}|")}
+
+    def pair_counts(self, syllables: str) -> list[int]:
+        """How often clean text writes each two neighbouring syllables of `syllables` together (0: never seen)."""
+        return [self.joined.get(syllables[i : i + 2], 0) for i in range(len(syllables) - 1)]
 
     def _est(self, key: str, prior: float) -> float:
         j, s = self.counts.get(key, (0, 0))

@@ -32,6 +32,7 @@ import re
 import unicodedata
 
 from suho import romaja
+from suho.hangul import LEADS, TAILS, VOWELS, syllable
 from suho.leet import plain_letters
 from suho.romaja import unromanize
 from suho.spacing import default_model, is_syllable
@@ -41,11 +42,7 @@ _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u115f\u1160\u3164
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FULLWIDTH = re.compile("[\uff01-\uff5e\u3000]")
 
-# Hangul compatibility jamo (what keyboards type alone): consonants ㄱ..ㅎ, vowels ㅏ..ㅣ
-_LEADS = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
-_VOWELS = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
-_TAILS = ["", *"ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ"]
-_JAMO_RUN = re.compile(f"[{_LEADS}{_VOWELS}ㄳㄵㄶㄺㄻㄼㄽㄾㄿㅀㅄ]{{2,}}")
+_JAMO_RUN = re.compile(f"[{LEADS}{VOWELS}ㄳㄵㄶㄺㄻㄼㄽㄾㄿㅀㅄ]{{2,}}")
 
 _SYL = "[\uac00-\ud7a3]"
 # 6+ single syllables each followed by one space: "대 마 키 우 는 법" (clean Korean has runs of one-syllable words,
@@ -125,14 +122,14 @@ def _compose(run: str) -> str:
     out, i = [], 0
     while i < len(run):
         c = run[i]
-        if c in _LEADS and i + 1 < len(run) and run[i + 1] in _VOWELS:
-            lead, vowel = _LEADS.index(c), _VOWELS.index(run[i + 1])
+        if c in LEADS and i + 1 < len(run) and run[i + 1] in VOWELS:
+            lead, vowel = LEADS.index(c), VOWELS.index(run[i + 1])
             tail = 0
             nxt = run[i + 2] if i + 2 < len(run) else ""
             after = run[i + 3] if i + 3 < len(run) else ""
-            if nxt in _TAILS[1:] and not (after and after in _VOWELS):
-                tail = _TAILS.index(nxt)
-            out.append(chr(0xAC00 + (lead * 21 + vowel) * 28 + tail))
+            if nxt in TAILS[1:] and not (after and after in VOWELS):
+                tail = TAILS.index(nxt)
+            out.append(syllable(lead, vowel, tail))
             i += 3 if tail else 2
         else:
             out.append(c)
@@ -142,7 +139,7 @@ def _compose(run: str) -> str:
 
 def _compose_jamo(m: re.Match) -> str:
     run = m.group(0)
-    return _compose(run) if any(ch in _VOWELS for ch in run) else run  # ㅋㅋㅋ / ㅈㅅ: nothing to recover
+    return _compose(run) if any(ch in VOWELS for ch in run) else run  # ㅋㅋㅋ / ㅈㅅ: nothing to recover
 
 
 def load_tables() -> None:

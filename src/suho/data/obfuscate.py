@@ -32,15 +32,12 @@ from dataclasses import replace
 from typing import NamedTuple
 
 from suho.data.schema import Label, Record
+from suho.hangul import LEADS, TAILS, VOWELS, parts
 from suho.keyboard import to_keys
 from suho.romaja import romanize
 
 _SYL = re.compile("[\uac00-\ud7a3]")
 _WORD = re.compile("[\uac00-\ud7a3]+")
-
-LEADS = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
-VOWELS = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
-TAILS = ["", *"ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ"]
 
 # syllables people write as the digit that sounds like them (씨8, 18, 2런)
 _NUMERAL = {
@@ -52,19 +49,15 @@ _SEPARATORS = (".", "*", "-", "_", "/", "^", "~", "ㆍ", "🔪", "💊", "🌿",
 _INVISIBLE = ("\u200b", "\u200c", "\u200d", "\u2060")
 
 
-def _parts(syl: str) -> tuple[int, int, int]:
-    code = ord(syl) - 0xAC00
-    return code // 588, (code % 588) // 28, code % 28
-
-
 def jamo_of(syl: str) -> str:
-    lead, vowel, tail = _parts(syl)
+    lead, vowel, tail = parts(syl)
     return LEADS[lead] + VOWELS[vowel] + TAILS[tail]
 
 
-def _target(text: str, rng: random.Random, min_len: int = 2) -> re.Match | None:
-    """One Hangul word to disguise: one of the two longest (the content word, most often)."""
-    words = [m for m in _WORD.finditer(text) if len(m.group(0)) >= min_len]
+def _target(text: str, rng: random.Random, min_len: int = 2, word: re.Pattern = _WORD) -> re.Match | None:
+    """One word to disguise (Hangul unless `word` says otherwise): one of the two longest (the content word, most
+    often)."""
+    words = [m for m in word.finditer(text) if len(m.group(0)) >= min_len]
     if not words:
         return None
     words.sort(key=lambda m: (-len(m.group(0)), m.start()))
@@ -78,8 +71,10 @@ def _stem(word: str) -> tuple[str, str]:
     return word, ""
 
 
-def _on_word(text: str, rng: random.Random, fn: Callable[[str], str | None], min_len: int = 2) -> str | None:
-    m = _target(text, rng, min_len)
+def _on_word(
+    text: str, rng: random.Random, fn: Callable[[str], str | None], min_len: int = 2, word: re.Pattern = _WORD
+) -> str | None:
+    m = _target(text, rng, min_len, word)
     if m is None:
         return None
     new = fn(m.group(0))
@@ -118,7 +113,7 @@ def unicode(text: str, rng: random.Random) -> str | None:
 def chosung(text: str, rng: random.Random) -> str | None:
     def abbreviate(word: str) -> str:
         stem, particle = _stem(word)
-        return "".join(LEADS[_parts(c)[0]] for c in stem) + particle
+        return "".join(LEADS[parts(c)[0]] for c in stem) + particle
 
     return _on_word(text, rng, abbreviate)
 
@@ -151,19 +146,9 @@ def keyboard(text: str, rng: random.Random) -> str | None:
     return _on_word(text, rng, to_keys)
 
 
-_LATIN_WORD = re.compile("[A-Za-z]{4,}")
+_LATIN_WORD = re.compile("[A-Za-z]+")
 _LEET_OF = {"o": "0", "i": "1", "l": "1", "e": "3", "a": "4", "s": "5", "t": "7", "b": "8"}
 _HOMOGLYPH_OF = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "y": "у", "x": "х", "i": "і", "s": "ѕ"}
-
-
-def _on_english_word(text: str, rng: random.Random, fn: Callable[[str], str]) -> str | None:
-    """One of the two longest Latin words (4+ letters) rewritten by `fn` (English queries' key words)."""
-    words = sorted(_LATIN_WORD.finditer(text), key=lambda m: (-len(m.group(0)), m.start()))
-    if not words:
-        return None
-    m = rng.choice(words[:2])
-    new = fn(m.group(0))
-    return None if new == m.group(0) else text[: m.start()] + new + text[m.end() :]
 
 
 def _swap_some(word: str, table: dict[str, str], rng: random.Random) -> str:
@@ -176,12 +161,12 @@ def _swap_some(word: str, table: dict[str, str], rng: random.Random) -> str:
 
 def leet(text: str, rng: random.Random) -> str | None:
     """An English key word with digits for some letters: `b0mb`, `p0is0n`."""
-    return _on_english_word(text, rng, lambda w: _swap_some(w, _LEET_OF, rng))
+    return _on_word(text, rng, lambda w: _swap_some(w, _LEET_OF, rng), min_len=4, word=_LATIN_WORD)
 
 
 def homoglyph(text: str, rng: random.Random) -> str | None:
     """An English key word with look-alike Cyrillic letters: `kіll` (і is U+0456)."""
-    return _on_english_word(text, rng, lambda w: _swap_some(w, _HOMOGLYPH_OF, rng))
+    return _on_word(text, rng, lambda w: _swap_some(w, _HOMOGLYPH_OF, rng), min_len=4, word=_LATIN_WORD)
 
 
 def repeat(text: str, rng: random.Random) -> str | None:
