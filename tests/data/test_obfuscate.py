@@ -3,10 +3,12 @@ import random
 import pytest
 
 from suho.data.obfuscate import (
+    CONSONANT_RUN,
     ENGLISH_KINDS,
     LEADS,
     TRAIN_KINDS,
     TRANSFORMS,
+    balancing_chosung,
     obfuscate,
     romanize,
     training_variants,
@@ -110,3 +112,22 @@ def test_training_variants_disguise_safe_rows_too_and_only_model_kinds():
     assert sum("lookalike" in r.tags for r in out) == 5
     assert {t.split(":")[1] for r in out for t in r.tags if t.startswith("obfuscated:")} <= set(TRAIN_KINDS)
     assert all(r.split == "train" for r in out)
+
+
+def test_balancing_chosung_evens_out_consonant_runs_with_safe_copies():
+    train = [_rec(f"ㅅㅂ 진짜 {i}번째 짜증나") for i in range(12)]  # insults with a consonant run (unsafe)
+    train += [_rec(f"ㅋㅋ 웃겨 {i}번", "safe") for i in range(2)]  # and a few safe rows with one
+    train += [_rec(f"잡초를 {i}번 뽑는 방법", "safe", tags=("lookalike",)) for i in range(20)]
+    train += [_rec(f"오늘 버스 시간표 {i}번", "safe") for i in range(20)]
+    train += [_rec("I want bomb", language="en")]
+    out = balancing_chosung(train, seed=0)
+    assert len(out) == 10  # 12 unsafe rows with a run against 2 safe ones
+    assert all(r.label == Label.SAFE and r.language == "ko" and r.split == "train" for r in out)
+    assert all(CONSONANT_RUN.search(r.text) and "obfuscated:chosung" in r.tags for r in out)
+    assert sum("lookalike" in r.tags for r in out) == 5  # half look-alikes, half ordinary rows
+    assert len({r.text for r in out}) == 10 and not {r.text for r in out} & {r.text for r in train}
+    assert balancing_chosung(train, seed=0) == out  # deterministic
+    both = train + out
+    runs = [r.label for r in both if r.language == "ko" and CONSONANT_RUN.search(r.text)]
+    assert runs.count(Label.SAFE) == runs.count(Label.UNSAFE)
+    assert balancing_chosung(both, seed=0) == []  # nothing left to balance

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from suho.data.normalize import near_duplicates, near_matches, norm_key
-from suho.data.obfuscate import training_variants
+from suho.data.obfuscate import balancing_chosung, training_variants
 from suho.data.schema import Label, Record, read_jsonl, write_jsonl
 from suho.data.sources import SOURCES, eval_texts, read_source
 from suho.paths import REPO_ROOT, shared_data_dir
@@ -63,6 +63,9 @@ EXTRA_TRAIN: dict[tuple[str, str, str | None], int] = {}
 # (v9 candidate, with new twin pairs) did no better on disguised text and lowered the ranking; see the model card.
 OBFUSCATED_UNSAFE = 1000
 OBFUSCATED_SAFE = 1000
+# then as many more safe 초성 copies as make Korean train rows with a consonant-only run (ㅋㅋ, ㅅㅂ, ㄷㅁㅊ) as often
+# safe as unsafe (suho.data.obfuscate.balancing_chosung)
+BALANCE_CHOSUNG = False
 
 
 class LeakageError(RuntimeError):
@@ -175,6 +178,7 @@ def build(
     shared: Path | None = None,
     near_dup_threshold: float = 0.8,
     obfuscated: tuple[int, int] = (OBFUSCATED_UNSAFE, OBFUSCATED_SAFE),
+    balance_chosung: bool = BALANCE_CHOSUNG,
     progress: Callable[[str], None] = print,
 ) -> BuildReport:
     root = shared or shared_data_dir()
@@ -226,6 +230,10 @@ def build(
     if any(obfuscated):
         # disguised copies of train rows only (dev's disguised copies are the ko-obfuscated benchmark)
         extra = training_variants(train, *obfuscated, seed=seed)
+        if balance_chosung:
+            balancing = balancing_chosung(train + extra, seed=seed + 3)
+            progress(f"safe 초성 copies balancing consonant-only runs: {len(balancing)}")
+            extra += balancing
         report.obfuscated = len(extra)
         progress(f"obfuscated training variants: {len(extra)}")
         train = train + extra

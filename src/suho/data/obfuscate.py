@@ -265,3 +265,45 @@ def training_variants(train: list[Record], n_unsafe: int, n_safe: int, seed: int
     pick_safe = rng.sample(lookalike, n_look) + rng.sample(other_safe, min(n_safe - n_look, len(other_safe)))
     made = variants(pick_unsafe + pick_safe, kinds=TRAIN_KINDS, per_record=1, seed=seed)
     return [replace(v.record, split="train") for v in made]
+
+
+# a run of two or more consonant-only jamo: ㅋㅋ, ㅅㅂ, and every 초성 abbreviation
+CONSONANT_RUN = re.compile(f"[{LEADS}]{{2,}}")
+
+
+def balancing_chosung(train: list[Record], seed: int) -> list[Record]:
+    """Safe 초성 copies of Korean train rows, enough that Korean train rows holding a consonant-only run are as often
+    safe as unsafe.
+
+    Comment corpora write ㅋㅋ and ㅅㅂ mostly in insults (v7's data: 307 unsafe natural rows with such a run, 47
+    safe), so even with as many safe as unsafe 초성 copies a model learns that a run of bare consonants means unsafe,
+    and flags a safe query whose key word is abbreviated (`ㅁㅇㅇㄱㅇ` for `무엇인가요`) more often than its clean
+    original. The copies come from safe Korean rows that are not disguised already (half look-alikes, half ordinary
+    rows, as in `training_variants`), by the same `chosung` transform, each row at most once.
+    """
+    ko = [r for r in train if r.language == "ko"]
+    unsafe = sum(1 for r in ko if r.label == Label.UNSAFE and CONSONANT_RUN.search(r.text))
+    safe = sum(1 for r in ko if r.label == Label.SAFE and CONSONANT_RUN.search(r.text))
+    need = unsafe - safe
+    if need <= 0:
+        return []
+    rng = random.Random(seed)
+    texts = {r.text for r in train}
+    pool = [r for r in ko if r.label == Label.SAFE and "obfuscated" not in r.tags and not CONSONANT_RUN.search(r.text)]
+    lookalike = [r for r in pool if "lookalike" in r.tags]
+    other = [r for r in pool if "lookalike" not in r.tags]
+    rng.shuffle(lookalike)
+    rng.shuffle(other)
+    out: list[Record] = []
+    for rows, quota in ((lookalike, need // 2), (other, need)):  # half look-alikes, the rest ordinary rows
+        made = 0
+        for r in rows:
+            if made == quota or len(out) == need:
+                break
+            new = chosung(r.text, rng)
+            if not new or new in texts:
+                continue
+            texts.add(new)
+            out.append(replace(r, text=new, tags=tuple(r.tags) + ("obfuscated", "obfuscated:chosung"), split="train"))
+            made += 1
+    return out
