@@ -62,6 +62,7 @@ def test_disguises_are_undone(disguised, plain):
         "이번 노래 가사 한 줄 한 줄 다 찢었어",  # runs of one-syllable words
         "우리 부모님은 두 분 다 선생님이셔",
         "그 때 그 일은 잊어",
+        "요즘 어떻게 지내니 우리 못 본 지 꽤 된 것 같아",  # six in a row, but read as words by the spacing model
         "자 살 하 는 법",  # a two-syllable word spaced out is not told apart from one-syllable words
         "초·중·고교 개학일",  # a middle dot lists words
         "하하하 웃겨",  # a word of one repeated syllable is laughter, not a stretch
