@@ -112,9 +112,9 @@ def test_oversample_repeats_only_the_detection_example_of_matching_rows():
     harm = Record("cd", Label.UNSAFE, "crime_advice", "ko", "s", "x", response="no", tags=("lookalike", "slang"))
     plain = Record("ef", Label.SAFE, None, "ko", "s", "x")
     rows = [twin, harm, plain]
-    base = build_examples(rows, FakeTok(), TMAP, TrainConfig(replies_as_safe=True))
+    base = build_examples(rows, FakeTok(), TMAP, TrainConfig(replies_as_safe=True, share_prompt=False))
     assert len(base) == 1 + 3 + 1
-    cfg = TrainConfig(replies_as_safe=True, oversample=("safe/lookalike=3", "slang=2"))
+    cfg = TrainConfig(replies_as_safe=True, share_prompt=False, oversample=("safe/lookalike=3", "slang=2"))
     out = build_examples(rows, FakeTok(), TMAP, cfg)
     det = encode_detection(harm, FakeTok(), TMAP)
     assert out.count(encode_detection(twin, FakeTok(), TMAP)) == 3  # safe/ rule: safe rows only
@@ -127,7 +127,7 @@ def test_oversample_repeats_only_the_detection_example_of_matching_rows():
     assert shared.count(det) == 1 and len(shared) == 1 + (1 + 2) + 1
     # a disguised copy keeps its original's reply: the reply is a safe query once, the copy still trains the reply
     copy = Record("c-d", Label.UNSAFE, "crime_advice", "ko", "s", "x", response="no", tags=("obfuscated",))
-    with_copy = build_examples([harm, copy], FakeTok(), TMAP, TrainConfig(replies_as_safe=True))
+    with_copy = build_examples([harm, copy], FakeTok(), TMAP, TrainConfig(replies_as_safe=True, share_prompt=False))
     reply_as_safe = encode_detection(Record("no", Label.SAFE, None, "ko", "s", "x"), FakeTok(), TMAP)
     assert with_copy.count(reply_as_safe) == 1 and len(with_copy) == 3 + 2
     for bad in ("lookalike", "lookalike=0", "maybe/lookalike=2", "=2", "lookalike=x"):

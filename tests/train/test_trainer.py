@@ -64,6 +64,10 @@ def _cfg(tiny_base, data, out, **kw):
         # the toy set's replies share words with its unsafe queries; a few steps on a random tiny model cannot
         # learn both sides, so the toy runs train detection + replies only (replies_as_safe: test_collator.py)
         replies_as_safe=False,
+        # the mechanics below are tested on the fp32, one-example-per-target path; the shipped recipe's bf16 and
+        # shared prompts have their own test
+        precision="fp32",
+        share_prompt=False,
     )
     base.update(kw)
     return TrainConfig(**base)
@@ -148,3 +152,41 @@ def test_resume_refuses_a_checkpoint_from_other_data(tiny_base, suho_home, data,
     data.write_text(data.read_text() + data.read_text().splitlines(keepends=True)[0])
     with pytest.raises(RuntimeError, match="another config or data"):
         train(cfg, progress=lambda m: None, show_bar=False)
+
+
+def test_bf16_runs_the_frozen_decoder_in_bf16_and_saves_an_fp32_adapter(
+    tiny_base, suho_home, data, tmp_path, monkeypatch
+):
+    import safetensors.torch
+
+    import suho.train.trainer as trainer_mod
+
+    seen: dict[str, set] = {"hidden": set(), "frozen": set(), "lora": set()}
+    real_decoder = trainer_mod.decoder
+
+    def watched_decoder(model):
+        body = real_decoder(model)
+        for p in model.parameters():
+            seen["lora" if p.requires_grad else "frozen"].add(p.dtype)
+        body.register_forward_hook(lambda m, a, out: seen["hidden"].add(out.last_hidden_state.dtype))
+        return body
+
+    monkeypatch.setattr(trainer_mod, "decoder", watched_decoder)
+    # shared prompts make 4 steps an epoch of the toy set instead of 6: 9 epochs take the fp32 test's 36 steps
+    cfg = _cfg(tiny_base, data, tmp_path / "run", precision="bf16", share_prompt=True, epochs=9)
+    path = train(cfg, progress=lambda m: None, show_bar=False)
+    assert seen == {"hidden": {torch.bfloat16}, "frozen": {torch.bfloat16}, "lora": {torch.float32}}
+    saved = safetensors.torch.load_file(str(path / "adapter_model.safetensors"))
+    assert saved and {t.dtype for t in saved.values()} == {torch.float32}
+    assert json.loads((path / "suho_model.json").read_text())["config"]["precision"] == "bf16"
+    # it learned the toy set as the fp32 run does, read back by the fp32 inference path
+    guard = load_guard(path)
+    unsafe_texts = [r["text"] for r in ROWS if r["label"] == "unsafe"]
+    safe_texts = [r["text"] for r in ROWS if r["label"] == "safe"]
+    p_unsafe, _, _ = guard.probabilities(unsafe_texts + safe_texts)
+    assert p_unsafe[: len(unsafe_texts)].min() > p_unsafe[len(unsafe_texts) :].max()
+
+
+def test_an_unknown_precision_is_an_error_when_the_config_is_made():
+    with pytest.raises(ValueError, match="precision 'fp16'"):
+        TrainConfig(precision="fp16")

@@ -115,6 +115,7 @@ def build_examples(records: list[Record], tok, tmap: TokenMap, cfg: TrainConfig)
 def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: bool = True) -> Path:
     """Train and save the guard model to `<output_dir>/model`; returns that path."""
     from peft import LoraConfig, get_peft_model
+    from peft.tuners.tuners_utils import BaseTunerLayer
     from tqdm import tqdm
 
     start = time.time()
@@ -139,6 +140,9 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
 
     for p in model.parameters():
         p.requires_grad_(False)
+    bf16 = cfg.precision == "bf16"
+    if bf16:  # frozen weights in bf16; PEFT keeps the adapter it adds in fp32 (autocast_adapter_dtype)
+        model.to(torch.bfloat16)
     layers = cfg.layer_indices(len(find_layers(model)))
     lora = LoraConfig(
         r=cfg.lora_r,
@@ -149,6 +153,12 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         bias="none",
     )
     model = get_peft_model(model, lora)
+    if (
+        bf16
+    ):  # autocast picks each matmul's dtype; PEFT's own cast of bf16 inputs up to the fp32 adapter is a wasted copy
+        for module in model.modules():
+            if isinstance(module, BaseTunerLayer):
+                module.cast_input_dtype_enabled = False
     model.to(device)
     model.train()
     label_rows = torch.nn.Parameter(input_rows.clone().to(device))
@@ -195,11 +205,19 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
     ema: dict[str, float] = {}
     while step < total_steps:
         batch = {k: v.to(device) for k, v in collate([examples[i] for i in batches[step]], pad).items()}
-        hidden = body(
-            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False
-        ).last_hidden_state
-        parts = multitask_loss(
-            hidden, batch["labels"], label_rows, reply_rows, reply_lookup, tmap, cfg.detect_weight, cfg.reply_weight
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
+            hidden = body(
+                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False
+            ).last_hidden_state
+        parts = multitask_loss(  # the heads and the loss in fp32 whatever the decoder ran in
+            hidden.float(),
+            batch["labels"],
+            label_rows,
+            reply_rows,
+            reply_lookup,
+            tmap,
+            cfg.detect_weight,
+            cfg.reply_weight,
         )
         parts.total.backward()
         torch.nn.utils.clip_grad_norm_(lora_params + [label_rows], 1.0)
