@@ -148,8 +148,12 @@ class SpacingModel:
 
     def respace(self, syllables: str, before: str = "", after: str = "") -> str:
         """The syllables with a space in every gap where one is more likely than not."""
-        p = self.probabilities(syllables, before, after)
-        return syllables[:1] + "".join((" " if q > 0.5 else "") + c for q, c in zip(p, syllables[1:]))
+        return place_spaces(syllables, self.probabilities(syllables, before, after))
+
+
+def place_spaces(syllables: str, p: list[float]) -> str:
+    """`syllables` with a space in every gap whose P(space) in `p` is over one half."""
+    return syllables[:1] + "".join((" " if q > 0.5 else "") + c for q, c in zip(p, syllables[1:]))
 
 
 @lru_cache(maxsize=1)

@@ -41,7 +41,7 @@ from suho import romaja
 from suho.hangul import LEADS, TAILS, VOWELS, syllable
 from suho.leet import plain_letters
 from suho.romaja import unromanize
-from suho.spacing import default_model, is_syllable
+from suho.spacing import default_model, is_syllable, place_spaces
 
 # zero-width and invisible formatting characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM, soft hyphen, Hangul fillers)
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u115f\u1160\u3164\uffa0]")
@@ -97,11 +97,10 @@ def _neighbours(m: re.Match) -> tuple[str, str]:
 
 def _respace(m: re.Match) -> str:
     syllables = m.group(0).replace(" ", "")
-    before_after = _neighbours(m)
-    p = default_model().probabilities(syllables, *before_after)
+    p = default_model().probabilities(syllables, *_neighbours(m))
     if sum(p) >= KEEP_ROW_FROM * len(p):  # the spacing model expects most of these spaces: a row of short words
         return m.group(0)
-    return default_model().respace(syllables, *before_after)
+    return place_spaces(syllables, p)
 
 
 def _join_word(m: re.Match) -> str:

@@ -73,6 +73,15 @@ def _cfg(tiny_base, data, out, **kw):
     return TrainConfig(**base)
 
 
+def _assert_learned_the_toy_set(path) -> None:
+    """The tiny model must have learned the training set: every unsafe text above every safe one."""
+    guard = load_guard(path)
+    unsafe_texts = [r["text"] for r in ROWS if r["label"] == "unsafe"]
+    safe_texts = [r["text"] for r in ROWS if r["label"] == "safe"]
+    p_unsafe, _, _ = guard.probabilities(unsafe_texts + safe_texts)
+    assert p_unsafe[: len(unsafe_texts)].min() > p_unsafe[len(unsafe_texts) :].max()
+
+
 def test_loss_falls_and_adapter_saves_and_reloads(tiny_base, suho_home, data, tmp_path):
     path = train(_cfg(tiny_base, data, tmp_path / "run"), progress=lambda m: None, show_bar=False)
     meta = json.loads((path / "suho_model.json").read_text())
@@ -87,12 +96,7 @@ def test_loss_falls_and_adapter_saves_and_reloads(tiny_base, suho_home, data, tm
     # never the embedding matrix: only LoRA + a few rows
     assert (path / "adapter_model.safetensors").stat().st_size < 200_000
 
-    guard = load_guard(path)
-    unsafe_texts = [r["text"] for r in ROWS if r["label"] == "unsafe"]
-    safe_texts = [r["text"] for r in ROWS if r["label"] == "safe"]
-    p_unsafe, _, _ = guard.probabilities(unsafe_texts + safe_texts)
-    # the tiny model must have learned the training set: every unsafe text above every safe one
-    assert p_unsafe[: len(unsafe_texts)].min() > p_unsafe[len(unsafe_texts) :].max()
+    _assert_learned_the_toy_set(path)
 
 
 def test_detection_never_touches_the_full_vocabulary_head(tiny_base, suho_home, data, tmp_path, monkeypatch):
@@ -179,12 +183,7 @@ def test_bf16_runs_the_frozen_decoder_in_bf16_and_saves_an_fp32_adapter(
     saved = safetensors.torch.load_file(str(path / "adapter_model.safetensors"))
     assert saved and {t.dtype for t in saved.values()} == {torch.float32}
     assert json.loads((path / "suho_model.json").read_text())["config"]["precision"] == "bf16"
-    # it learned the toy set as the fp32 run does, read back by the fp32 inference path
-    guard = load_guard(path)
-    unsafe_texts = [r["text"] for r in ROWS if r["label"] == "unsafe"]
-    safe_texts = [r["text"] for r in ROWS if r["label"] == "safe"]
-    p_unsafe, _, _ = guard.probabilities(unsafe_texts + safe_texts)
-    assert p_unsafe[: len(unsafe_texts)].min() > p_unsafe[len(unsafe_texts) :].max()
+    _assert_learned_the_toy_set(path)  # as the fp32 run does, read back by the fp32 inference path
 
 
 def test_an_unknown_precision_is_an_error_when_the_config_is_made():

@@ -115,7 +115,6 @@ def build_examples(records: list[Record], tok, tmap: TokenMap, cfg: TrainConfig)
 def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: bool = True) -> Path:
     """Train and save the guard model to `<output_dir>/model`; returns that path."""
     from peft import LoraConfig, get_peft_model
-    from peft.tuners.tuners_utils import BaseTunerLayer
     from tqdm import tqdm
 
     start = time.time()
@@ -153,12 +152,6 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         bias="none",
     )
     model = get_peft_model(model, lora)
-    if (
-        bf16
-    ):  # autocast picks each matmul's dtype; PEFT's own cast of bf16 inputs up to the fp32 adapter is a wasted copy
-        for module in model.modules():
-            if isinstance(module, BaseTunerLayer):
-                module.cast_input_dtype_enabled = False
     model.to(device)
     model.train()
     label_rows = torch.nn.Parameter(input_rows.clone().to(device))
