@@ -1,4 +1,5 @@
-"""`suho model prepare [--base ID_OR_PATH]`: build the local fp32 cache of a base model once."""
+"""`suho model prepare [--base ID_OR_PATH]`: build the local fp32 cache of a base model once.
+`suho model average OUT MODEL MODEL...`: the exact average of guard models trained on the same base."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from suho.model.base import DEFAULT_BASE, prepare_base, read_manifest
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "model",
-        help="prepare base models",
-        epilog="examples:\n  suho model prepare\n  suho model prepare --base Qwen/Qwen2.5-0.5B",
+        help="prepare base models; average trained guards",
+        epilog=(
+            "examples:\n  suho model prepare\n  suho model prepare --base Qwen/Qwen2.5-0.5B\n"
+            "  suho model average runs/soup runs/seed13/model runs/seed14/model"
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ps = p.add_subparsers(dest="model_command", required=True)
@@ -19,6 +23,13 @@ def add_parser(sub) -> None:
     prep.add_argument("--base", default=DEFAULT_BASE, help=f"HF id, local path or {DEFAULT_BASE} (default)")
     prep.add_argument("--force", action="store_true", help="rebuild even if the cache is complete")
     prep.set_defaults(func=_prepare)
+    avg = ps.add_parser(
+        "average",
+        help="write the average of guard models trained on the same base (the mean of their LoRA updates, exact)",
+    )
+    avg.add_argument("out", help="directory for the averaged model")
+    avg.add_argument("models", nargs="+", help="two or more suho model directories")
+    avg.set_defaults(func=_average)
 
 
 def _prepare(args) -> int:
@@ -28,4 +39,12 @@ def _prepare(args) -> int:
         f"{path}\n  base: {m.base}\n  model_type: {m.model_type}\n  weights sha256: {m.weights_sha256}"
         + (f"\n  source sha256: {m.source_sha256}" if m.source_sha256 else "")
     )
+    return 0
+
+
+def _average(args) -> int:
+    from suho.model.average import average_guards
+
+    out = average_guards(args.models, args.out)
+    print(f"{out}: the average of {len(args.models)} models")
     return 0
