@@ -5,8 +5,8 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from suho.model.adapter import LABEL_FILE, META_FILE
-from suho.model.average import ADAPTER_FILE, CONFIG_FILE, average_guards
+from suho.model.adapter import ADAPTER_FILE, CONFIG_FILE, LABEL_FILE, META_FILE
+from suho.model.average import average_guards
 
 
 def _second_model(src, dst, seed=7, rank=None):

@@ -22,6 +22,8 @@ from suho.model.format import LABEL_TOKEN_NAMES, TokenMap, ensure_label_tokens
 
 LABEL_FILE = "label_head.safetensors"
 META_FILE = "suho_model.json"
+ADAPTER_FILE = "adapter_model.safetensors"  # written by PEFT's save_pretrained
+CONFIG_FILE = "adapter_config.json"  # written by PEFT's save_pretrained
 
 # Words whose embeddings initialise the label tokens (input rows fixed, output rows trained).
 _INIT_WORDS = {
@@ -97,20 +99,27 @@ def save_guard_artifacts(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     peft_model.save_pretrained(out)  # LoRA weights + adapter_config.json only
+    write_head_and_meta(out, input_rows, label_rows, reply_vocab, meta)
+
+
+def write_head_and_meta(
+    out: Path, input_rows: torch.Tensor, label_rows: torch.Tensor, reply_vocab: torch.Tensor, meta: dict
+) -> None:
+    """The suho part of a model directory: the label head (+ reply vocabulary) and suho_model.json."""
     save_file(
         {
             "input_rows": input_rows.detach().cpu().contiguous().float(),
             "label_rows": label_rows.detach().cpu().contiguous().float(),
             "reply_vocab": reply_vocab.cpu().to(torch.int64).contiguous(),
         },
-        str(out / LABEL_FILE),
+        str(Path(out) / LABEL_FILE),
     )
-    (out / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+    (Path(out) / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 def read_guard_artifacts(path: Path) -> GuardArtifacts:
     path = Path(path)
-    missing = [f for f in (LABEL_FILE, META_FILE, "adapter_config.json") if not (path / f).is_file()]
+    missing = [f for f in (LABEL_FILE, META_FILE, CONFIG_FILE) if not (path / f).is_file()]
     if missing:
         raise FileNotFoundError(f"{path} is not a suho model directory (missing {', '.join(missing)})")
     t = load_file(str(path / LABEL_FILE))

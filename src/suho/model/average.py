@@ -16,10 +16,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from suho.model.adapter import LABEL_FILE, META_FILE, read_guard_artifacts
+from suho.model.adapter import ADAPTER_FILE, CONFIG_FILE, read_guard_artifacts, write_head_and_meta
 
-ADAPTER_FILE = "adapter_model.safetensors"
-CONFIG_FILE = "adapter_config.json"
 # adapter_config keys that may differ between the models averaged (the rank and alpha are recomputed)
 _FREE_KEYS = {"r", "lora_alpha", "base_model_name_or_path", "revision"}
 
@@ -83,14 +81,6 @@ def average_guards(sources: Sequence[str | Path], out: str | Path) -> Path:
     save_file(averaged, str(out / ADAPTER_FILE))
     cfg = {**cfgs[0], "r": r_new, "lora_alpha": scale_new * r_new}
     (out / CONFIG_FILE).write_text(json.dumps(cfg, indent=2), encoding="utf-8")
-    save_file(
-        {
-            "input_rows": arts[0].input_rows.contiguous(),
-            "label_rows": torch.stack([a.label_rows for a in arts]).mean(0).contiguous(),
-            "reply_vocab": arts[0].reply_vocab.contiguous(),
-        },
-        str(out / LABEL_FILE),
-    )
     meta = dict(arts[0].meta)
     meta["averaged_from"] = [
         {
@@ -101,7 +91,8 @@ def average_guards(sources: Sequence[str | Path], out: str | Path) -> Path:
         }
         for a in arts
     ]
-    seconds = [a.meta.get("train_seconds") for a in arts]
-    meta["train_seconds"] = round(sum(seconds), 1) if all(s is not None for s in seconds) else None
-    (out / META_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+    seconds = [m["train_seconds"] for m in meta["averaged_from"]]
+    meta["train_seconds"] = round(sum(seconds), 1) if None not in seconds else None
+    label_rows = torch.stack([a.label_rows for a in arts]).mean(0)
+    write_head_and_meta(out, arts[0].input_rows, label_rows, arts[0].reply_vocab, meta)
     return out

@@ -14,7 +14,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from suho.model.adapter import GuardArtifacts, read_guard_artifacts
+from suho.model.adapter import (
+    ADAPTER_FILE,
+    CONFIG_FILE,
+    LABEL_FILE,
+    META_FILE,
+    GuardArtifacts,
+    read_guard_artifacts,
+)
 from suho.model.fast import FORMAT_VERSION, FastGemma3, supports
 from suho.model.format import TokenMap, ensure_label_tokens, prefix_ids, prompt_ids
 from suho.model.tokenizer import LeanTokenizer
@@ -22,7 +29,7 @@ from suho.paths import suho_home
 from suho.textnorm import normalize_query
 
 _CALIBRATION = Path(__file__).parent / "int8_calibration.txt"
-_KEY_FILES = ("adapter_model.safetensors", "adapter_config.json", "label_head.safetensors", "suho_model.json")
+_KEY_FILES = (ADAPTER_FILE, CONFIG_FILE, LABEL_FILE, META_FILE)
 
 
 def _base_dir(art: GuardArtifacts) -> Path:
