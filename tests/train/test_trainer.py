@@ -82,6 +82,24 @@ def _assert_learned_the_toy_set(path) -> None:
     assert p_unsafe[: len(unsafe_texts)].min() > p_unsafe[len(unsafe_texts) :].max()
 
 
+def _interrupt_at(monkeypatch, cfg: TrainConfig, call: int) -> None:
+    """Run `cfg` and kill it at the `call`-th training step, as a dying process would; its last checkpoint remains."""
+    import suho.train.trainer as trainer_mod
+
+    real_loss, calls = trainer_mod.multitask_loss, []
+
+    def killed(*a, **k):
+        calls.append(1)
+        if len(calls) == call:
+            raise KeyboardInterrupt
+        return real_loss(*a, **k)
+
+    monkeypatch.setattr(trainer_mod, "multitask_loss", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, progress=lambda m: None, show_bar=False)
+    monkeypatch.setattr(trainer_mod, "multitask_loss", real_loss)
+
+
 def test_loss_falls_and_adapter_saves_and_reloads(tiny_base, suho_home, data, tmp_path):
     path = train(_cfg(tiny_base, data, tmp_path / "run"), progress=lambda m: None, show_bar=False)
     meta = json.loads((path / "suho_model.json").read_text())
@@ -112,22 +130,9 @@ def test_detection_never_touches_the_full_vocabulary_head(tiny_base, suho_home, 
 
 
 def test_resume_gives_the_same_model_as_an_uninterrupted_run(tiny_base, suho_home, data, tmp_path, monkeypatch):
-    import suho.train.trainer as trainer_mod
-
     full = train(_cfg(tiny_base, data, tmp_path / "full", epochs=2), progress=lambda m: None, show_bar=False)
     cfg = _cfg(tiny_base, data, tmp_path / "resumed", epochs=2)
-    real_loss, calls = trainer_mod.multitask_loss, []
-
-    def killed_at_step_7(*a, **k):
-        calls.append(1)
-        if len(calls) == 7:
-            raise KeyboardInterrupt  # the process dies mid-run; the step-5 checkpoint remains
-        return real_loss(*a, **k)
-
-    monkeypatch.setattr(trainer_mod, "multitask_loss", killed_at_step_7)
-    with pytest.raises(KeyboardInterrupt):
-        train(cfg, progress=lambda m: None, show_bar=False)
-    monkeypatch.setattr(trainer_mod, "multitask_loss", real_loss)
+    _interrupt_at(monkeypatch, cfg, 7)  # the step-5 checkpoint remains
     msgs = []
     # where a run trains is not what it is: the checkpoint resumes under another device spec ('auto' is the CPU here)
     resumed = train(dataclasses.replace(cfg, device="auto"), progress=msgs.append, show_bar=False)
@@ -138,21 +143,8 @@ def test_resume_gives_the_same_model_as_an_uninterrupted_run(tiny_base, suho_hom
 
 
 def test_resume_refuses_a_checkpoint_from_other_data(tiny_base, suho_home, data, tmp_path, monkeypatch):
-    import suho.train.trainer as trainer_mod
-
     cfg = _cfg(tiny_base, data, tmp_path / "run", epochs=2)
-    real_loss, calls = trainer_mod.multitask_loss, []
-
-    def killed(*a, **k):
-        calls.append(1)
-        if len(calls) == 6:
-            raise KeyboardInterrupt
-        return real_loss(*a, **k)
-
-    monkeypatch.setattr(trainer_mod, "multitask_loss", killed)
-    with pytest.raises(KeyboardInterrupt):
-        train(cfg, progress=lambda m: None, show_bar=False)
-    monkeypatch.setattr(trainer_mod, "multitask_loss", real_loss)
+    _interrupt_at(monkeypatch, cfg, 6)
     data.write_text(data.read_text() + data.read_text().splitlines(keepends=True)[0])
     with pytest.raises(RuntimeError, match="another config or data"):
         train(cfg, progress=lambda m: None, show_bar=False)
@@ -189,3 +181,63 @@ def test_bf16_runs_the_frozen_decoder_in_bf16_and_saves_an_fp32_adapter(
 def test_an_unknown_precision_is_an_error_when_the_config_is_made():
     with pytest.raises(ValueError, match="precision 'fp16'"):
         TrainConfig(precision="fp16")
+
+
+def test_swa_saves_the_mean_of_the_late_weights_and_the_last_step_beside_it(
+    tiny_base, suho_home, data, tmp_path, monkeypatch
+):
+    import suho.train.trainer as trainer_mod
+
+    seen: list[tuple[int, dict[str, torch.Tensor]]] = []
+    real_update = trainer_mod.RunningMean.update
+
+    def recording_update(self, step, weights):
+        seen.append((step, {k: v.detach().clone() for k, v in weights.items()}))
+        return real_update(self, step, weights)
+
+    monkeypatch.setattr(trainer_mod.RunningMean, "update", recording_update)
+    path = train(_cfg(tiny_base, data, tmp_path / "run", swa_from=0.5), progress=lambda m: None, show_bar=False)
+    averaged, last = read_guard_artifacts(path), read_guard_artifacts(tmp_path / "run" / "last")
+    total = averaged.meta["steps"]
+    first = total // 2 + 1  # the second half of the steps
+    assert [s for s, _ in seen] == list(range(1, total + 1))
+    late = [w for s, w in seen if s >= first]
+    assert torch.allclose(averaged.label_rows, torch.stack([w["__label_rows__"] for w in late]).mean(0), atol=1e-6)
+    assert torch.allclose(last.label_rows, seen[-1][1]["__label_rows__"], atol=1e-6)
+    assert not torch.allclose(averaged.label_rows, last.label_rows)
+    described = f"mean of steps {first}-{total} ({len(late)} steps)"
+    assert averaged.meta["weights"] == described and last.meta["weights"] == f"step {total}"
+    assert described in (path / "README.md").read_text()
+    # the LoRA weights are averaged too: the saved adapter holds the mean of the late steps' A matrices
+    from safetensors.torch import load_file
+
+    saved = load_file(str(path / "adapter_model.safetensors"))
+    name = next(k for k in late[-1] if k.endswith("lora_A.default.weight"))
+    mean_a = torch.stack([w[name] for w in late]).mean(0)
+    assert torch.allclose(saved[name.replace(".default", "")], mean_a, atol=1e-6)
+    _assert_learned_the_toy_set(path)
+
+
+def test_swa_resumes_with_its_running_mean(tiny_base, suho_home, data, tmp_path, monkeypatch):
+    full = train(
+        _cfg(tiny_base, data, tmp_path / "full", epochs=2, swa_from=0.3), progress=lambda m: None, show_bar=False
+    )
+    first = int(0.3 * full_steps(full)) + 1
+    cfg = _cfg(tiny_base, data, tmp_path / "resumed", epochs=2, swa_from=0.3, save_every=first + 1)
+    _interrupt_at(monkeypatch, cfg, first + 3)  # after the checkpoint, which holds a mean of two steps
+    msgs = []
+    resumed = train(cfg, progress=msgs.append, show_bar=False)
+    assert any(f"resuming from step {first + 1}" in m for m in msgs)
+    a, b = read_guard_artifacts(full), read_guard_artifacts(resumed)
+    assert b.meta["weights"] == a.meta["weights"]
+    assert torch.allclose(a.label_rows, b.label_rows, atol=1e-5)
+
+
+def full_steps(path) -> int:
+    return read_guard_artifacts(path).meta["steps"]
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0])
+def test_swa_from_outside_0_1_is_an_error(bad):
+    with pytest.raises(ValueError, match="swa_from"):
+        TrainConfig(swa_from=bad)

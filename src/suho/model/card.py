@@ -43,6 +43,7 @@ def render_card(meta: dict, dev_summary: str | None = None) -> str:
         f"| training data | `{cfg.get('train_file')}`, sha256 `{meta.get('train_data_sha256')}` |",
         f"| examples / tokens | {meta.get('train_examples')} / {meta.get('train_tokens')} |",
         f"| steps / wall time | {meta.get('steps')} / {meta.get('train_seconds')} s |",
+        f"| weights | {meta.get('weights', 'last step')} |",
         f"| final loss (EMA) | {meta.get('final_loss_ema')} |",
         f"| torch | {meta.get('torch')} |",
         "",

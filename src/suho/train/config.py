@@ -67,11 +67,19 @@ class TrainConfig:
         "matmuls on a CPU with AVX512-BF16 or AMX, and on recent GPUs); 'fp32' for a CPU without bf16 instructions "
         "(there bf16 is emulated and slower) or an older GPU. The saved adapter is fp32 either way",
     )
+    swa_from: float = _f(
+        0.0,
+        "average the weights: from this fraction of the steps on (e.g. 0.5, the second of two epochs), keep the "
+        "running mean of the trained weights (LoRA A and B, label rows) after every step and save it as the model; "
+        "the last step's weights are saved beside it in <output_dir>/last. 0 = off (the model is the last step's)",
+    )
     max_steps: int = _f(0, "stop after N steps (0 = run all epochs); for smoke tests")
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision {self.precision!r}: expected one of {', '.join(PRECISIONS)}")
+        if not 0.0 <= self.swa_from < 1.0:
+            raise ValueError(f"swa_from {self.swa_from}: expected a fraction of the steps, 0 <= swa_from < 1")
         self.oversample_rules()  # a malformed entry fails when the config is made, not after the base model loads
 
     def to_dict(self) -> dict:

@@ -30,6 +30,7 @@ from suho.model.card import write_card
 from suho.model.format import LABEL_TOKEN_NAMES, TokenMap, ensure_label_tokens, token_strings
 from suho.train.collator import Example, build_reply_vocab, collate, encode, encode_detection, multitask_loss
 from suho.train.config import TrainConfig
+from suho.train.swa import RunningMean
 
 CKPT = "checkpoint"
 
@@ -67,12 +68,19 @@ def bucketed_batches(examples: list[Example], batch_size: int, seed: int, epochs
 
 
 def _trainable_state(model, label_rows: torch.nn.Parameter) -> dict[str, torch.Tensor]:
-    state = {k: v.detach().clone() for k, v in model.named_parameters() if v.requires_grad}
-    state["__label_rows__"] = label_rows.detach().clone()
-    return state
+    return {k: v.detach().clone() for k, v in _trained_weights(model, label_rows).items()}
 
 
-def _save_checkpoint(out: Path, step: int, model, label_rows, opt, sched, meta: dict) -> None:
+def _trained_weights(model, label_rows: torch.nn.Parameter) -> dict[str, torch.Tensor]:
+    """The trained tensors themselves (not copies), by name."""
+    weights = {k: v for k, v in model.named_parameters() if v.requires_grad}
+    weights["__label_rows__"] = label_rows
+    return weights
+
+
+def _save_checkpoint(
+    out: Path, step: int, model, label_rows, opt, sched, meta: dict, average: RunningMean | None
+) -> None:
     tmp = out / (CKPT + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -83,6 +91,7 @@ def _save_checkpoint(out: Path, step: int, model, label_rows, opt, sched, meta: 
             "opt": opt.state_dict(),
             "sched": sched.state_dict(),
             "meta": meta,
+            "average": average.state_dict() if average else None,
         },
         tmp / "state.pt",
     )
@@ -178,16 +187,20 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         "config": {k: v for k, v in cfg.to_dict().items() if k not in ("device", "threads")},
         "data_sha256": data_hash,
     }
+    # the weights after steps first..total_steps are averaged (swa_from=0.5 over 2 epochs: the second epoch)
+    average = RunningMean(int(cfg.swa_from * total_steps) + 1) if cfg.swa_from else None
     step = 0
     ckpt = out / CKPT / "state.pt"
     if ckpt.is_file():
         state = torch.load(ckpt, weights_only=False, map_location=device)
         if state["meta"] != run_meta:
             raise RuntimeError(f"{ckpt} was made with another config or data; remove {out / CKPT} to start over")
-        params = dict(model.named_parameters())
+        weights = _trained_weights(model, label_rows)
         with torch.no_grad():
             for k, v in state["trainable"].items():
-                (label_rows if k == "__label_rows__" else params[k]).copy_(v)
+                weights[k].copy_(v)
+        if average:
+            average.load_state_dict(state["average"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
         step = state["step"]
@@ -218,6 +231,8 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         sched.step()
         opt.zero_grad(set_to_none=True)
         step += 1
+        if average:
+            average.update(step, _trained_weights(model, label_rows))
         for k in ("label", "category", "reply"):
             value = getattr(parts, k)
             if value:  # a batch without targets of this kind says nothing about it
@@ -225,7 +240,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         bar.update(1)
         bar.set_postfix({k: f"{v:.3f}" for k, v in ema.items()})
         if step % cfg.save_every == 0 and step < total_steps:
-            _save_checkpoint(out, step, model, label_rows, opt, sched, run_meta)
+            _save_checkpoint(out, step, model, label_rows, opt, sched, run_meta, average)
     bar.close()
 
     final = out / "model"
@@ -241,10 +256,16 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         "steps": step,
         "train_seconds": round(time.time() - start, 1),
         "final_loss_ema": {k: round(v, 4) for k, v in ema.items()},
+        "weights": f"step {step}",
         "config": cfg.to_dict(),
         "torch": torch.__version__,
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
     }
+    if average:  # the last step's weights beside the averaged model, which replaces them in memory
+        save_guard_artifacts(out / "last", model, input_rows, label_rows, reply_vocab, meta)
+        write_card(out / "last")
+        average.copy_into(_trained_weights(model, label_rows))
+        meta["weights"] = f"mean of steps {average.first_step}-{step} ({average.count} steps)"
     save_guard_artifacts(final, model, input_rows, label_rows, reply_vocab, meta)
     write_card(final)  # replaces PEFT's empty template; `suho train` rewrites it with the dev results
     shutil.rmtree(out / CKPT, ignore_errors=True)
