@@ -25,16 +25,14 @@ class RunningMean:
         """Add the weights after `step`; steps before `first_step` are not part of the mean."""
         if step < self.first_step:
             return
-        if self.count and weights.keys() != self.mean.keys():
+        if not self.mean:
+            self.mean = {name: torch.zeros_like(w, dtype=torch.float32) for name, w in weights.items()}
+        if weights.keys() != self.mean.keys():
             raise ValueError("RunningMean.update: the weights' names changed during the run")
         self.count += 1
         with torch.no_grad():
-            for name, w in weights.items():
-                w = w.detach().float()
-                if name not in self.mean:
-                    self.mean[name] = w.clone()
-                else:
-                    self.mean[name].add_(w - self.mean[name], alpha=1.0 / self.count)
+            for name, w in weights.items():  # mean += (w - mean) / count, in place (the first step: mean = w)
+                self.mean[name].lerp_(w.float(), 1.0 / self.count)
 
     def copy_into(self, weights: dict[str, torch.Tensor]) -> None:
         """Overwrite the given tensors with the mean (in their own dtype)."""
@@ -50,7 +48,7 @@ class RunningMean:
         return {
             "first_step": self.first_step,
             "count": self.count,
-            "mean": {k: v.clone() for k, v in self.mean.items()},
+            "mean": self.mean,  # torch.save writes it at once; load_state_dict copies
         }
 
     def load_state_dict(self, state: dict) -> None:

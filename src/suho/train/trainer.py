@@ -67,10 +67,6 @@ def bucketed_batches(examples: list[Example], batch_size: int, seed: int, epochs
     return order[:total]
 
 
-def _trainable_state(model, label_rows: torch.nn.Parameter) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in _trained_weights(model, label_rows).items()}
-
-
 def _trained_weights(model, label_rows: torch.nn.Parameter) -> dict[str, torch.Tensor]:
     """The trained tensors themselves (not copies), by name."""
     weights = {k: v for k, v in model.named_parameters() if v.requires_grad}
@@ -79,7 +75,7 @@ def _trained_weights(model, label_rows: torch.nn.Parameter) -> dict[str, torch.T
 
 
 def _save_checkpoint(
-    out: Path, step: int, model, label_rows, opt, sched, meta: dict, average: RunningMean | None
+    out: Path, step: int, weights: dict[str, torch.Tensor], opt, sched, meta: dict, average: RunningMean | None
 ) -> None:
     tmp = out / (CKPT + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -87,7 +83,7 @@ def _save_checkpoint(
     torch.save(
         {
             "step": step,
-            "trainable": _trainable_state(model, label_rows),
+            "trainable": {k: v.detach() for k, v in weights.items()},
             "opt": opt.state_dict(),
             "sched": sched.state_dict(),
             "meta": meta,
@@ -187,6 +183,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         "config": {k: v for k, v in cfg.to_dict().items() if k not in ("device", "threads")},
         "data_sha256": data_hash,
     }
+    weights = _trained_weights(model, label_rows)  # the live tensors: the optimizer updates them in place
     # the weights after steps first..total_steps are averaged (swa_from=0.5 over 2 epochs: the second epoch)
     average = RunningMean(int(cfg.swa_from * total_steps) + 1) if cfg.swa_from else None
     step = 0
@@ -195,7 +192,6 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         state = torch.load(ckpt, weights_only=False, map_location=device)
         if state["meta"] != run_meta:
             raise RuntimeError(f"{ckpt} was made with another config or data; remove {out / CKPT} to start over")
-        weights = _trained_weights(model, label_rows)
         with torch.no_grad():
             for k, v in state["trainable"].items():
                 weights[k].copy_(v)
@@ -232,7 +228,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         opt.zero_grad(set_to_none=True)
         step += 1
         if average:
-            average.update(step, _trained_weights(model, label_rows))
+            average.update(step, weights)
         for k in ("label", "category", "reply"):
             value = getattr(parts, k)
             if value:  # a batch without targets of this kind says nothing about it
@@ -240,7 +236,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         bar.update(1)
         bar.set_postfix({k: f"{v:.3f}" for k, v in ema.items()})
         if step % cfg.save_every == 0 and step < total_steps:
-            _save_checkpoint(out, step, model, label_rows, opt, sched, run_meta, average)
+            _save_checkpoint(out, step, weights, opt, sched, run_meta, average)
     bar.close()
 
     final = out / "model"
@@ -264,7 +260,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
     if average:  # the last step's weights beside the averaged model, which replaces them in memory
         save_guard_artifacts(out / "last", model, input_rows, label_rows, reply_vocab, meta)
         write_card(out / "last")
-        average.copy_into(_trained_weights(model, label_rows))
+        average.copy_into(weights)
         meta["weights"] = f"mean of steps {average.first_step}-{step} ({average.count} steps)"
     save_guard_artifacts(final, model, input_rows, label_rows, reply_vocab, meta)
     write_card(final)  # replaces PEFT's empty template; `suho train` rewrites it with the dev results
