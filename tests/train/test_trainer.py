@@ -222,7 +222,7 @@ def test_swa_resumes_with_its_running_mean(tiny_base, suho_home, data, tmp_path,
     full = train(
         _cfg(tiny_base, data, tmp_path / "full", epochs=2, swa_from=0.3), progress=lambda m: None, show_bar=False
     )
-    first = int(0.3 * full_steps(full)) + 1
+    first = int(0.3 * read_guard_artifacts(full).meta["steps"]) + 1
     cfg = _cfg(tiny_base, data, tmp_path / "resumed", epochs=2, swa_from=0.3, save_every=first + 1)
     _interrupt_at(monkeypatch, cfg, first + 3)  # after the checkpoint, which holds a mean of two steps
     msgs = []
@@ -231,10 +231,6 @@ def test_swa_resumes_with_its_running_mean(tiny_base, suho_home, data, tmp_path,
     a, b = read_guard_artifacts(full), read_guard_artifacts(resumed)
     assert b.meta["weights"] == a.meta["weights"]
     assert torch.allclose(a.label_rows, b.label_rows, atol=1e-5)
-
-
-def full_steps(path) -> int:
-    return read_guard_artifacts(path).meta["steps"]
 
 
 @pytest.mark.parametrize("bad", [-0.1, 1.0])

@@ -4,6 +4,9 @@ The mean of the weights a run passes through after each of its last steps often 
 step's weights alone, at no cost in training time. Only the trained weights are averaged (LoRA A and B, the label
 rows); the frozen base is the same at every step. A and B are averaged separately, as SWA does for any layer: late in
 a run consecutive weights are close, so the mean of the products is near the product of the means.
+
+Measured on the shipped recipe (v16 data, seed 13, the second epoch averaged): Korean dev F1 0.890 against the last
+step's 0.888 but AP 0.948 against 0.951 and XSTest 0.799 against 0.824, so it is off by default (model card).
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ def _save_checkpoint(
             "opt": opt.state_dict(),
             "sched": sched.state_dict(),
             "meta": meta,
-            "average": average.state_dict() if average else None,
+            "average": average.state_dict() if average is not None else None,
         },
         tmp / "state.pt",
     )
@@ -195,7 +195,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         with torch.no_grad():
             for k, v in state["trainable"].items():
                 weights[k].copy_(v)
-        if average:
+        if average is not None:
             average.load_state_dict(state["average"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
@@ -227,7 +227,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         sched.step()
         opt.zero_grad(set_to_none=True)
         step += 1
-        if average:
+        if average is not None:
             average.update(step, weights)
         for k in ("label", "category", "reply"):
             value = getattr(parts, k)
@@ -257,7 +257,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         "torch": torch.__version__,
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
     }
-    if average:  # the last step's weights beside the averaged model, which replaces them in memory
+    if average is not None:  # the last step's weights beside the averaged model, which replaces them in memory
         save_guard_artifacts(out / "last", model, input_rows, label_rows, reply_vocab, meta)
         write_card(out / "last")
         average.copy_into(weights)
