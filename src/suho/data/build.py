@@ -65,7 +65,7 @@ OBFUSCATED_UNSAFE = 1000
 OBFUSCATED_SAFE = 1000
 # then as many more safe 초성 copies as make Korean train rows with a consonant-only run (ㅋㅋ, ㅅㅂ, ㄷㅁㅊ) as often
 # safe as unsafe (suho.data.obfuscate.balancing_chosung)
-BALANCE_CHOSUNG = False
+BALANCE_CHOSUNG = True
 
 
 class LeakageError(RuntimeError):
