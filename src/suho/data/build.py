@@ -64,7 +64,8 @@ EXTRA_TRAIN: dict[tuple[str, str, str | None], int] = {}
 OBFUSCATED_UNSAFE = 1000
 OBFUSCATED_SAFE = 1000
 # then as many more safe 초성 copies as make Korean train rows with a consonant-only run (ㅋㅋ, ㅅㅂ, ㄷㅁㅊ) as often
-# safe as unsafe (suho.data.obfuscate.balancing_chosung)
+# safe as unsafe (suho.data.obfuscate.balancing_chosung). On since v16: without them an abbreviated word reads as a sign
+# of harm and safe 초성 queries are flagged more than their clean originals (model card, *Training*)
 BALANCE_CHOSUNG = True
 
 
