@@ -44,7 +44,7 @@ class TrainConfig:
         True,
         "an unsafe row with a reply is one example: its detection targets ride on the reply example (same losses per "
         "example, the prompt computed once; 13% less training time at the same batch size; its effect on quality was "
-        "within seed variance, model card: v10-v12). On in the shipped recipe (v15, v16)",
+        "within seed variance, model card: v10-v12). On in the shipped recipe",
     )
     oversample: tuple[str, ...] = _f(
         (),
@@ -62,7 +62,7 @@ class TrainConfig:
     )
     precision: str = _f(
         "bf16",
-        "'bf16' (the shipped recipe, v15 and v16): the frozen base weights are stored in bfloat16 and the decoder runs "
+        "'bf16' (the shipped recipe): the frozen base weights are stored in bfloat16 and the decoder runs "
         "under bf16 autocast, while LoRA weights, label rows, optimizer state and the loss heads stay fp32 (2.5x "
         "faster matmuls on a CPU with AVX512-BF16 or AMX, and on recent GPUs); 'fp32' for a CPU without bf16 "
         "instructions (there bf16 is emulated and slower) or an older GPU. The saved adapter is fp32 either way",
