@@ -104,3 +104,59 @@ def test_calibrate_cli_writes_a_valid_pack(tiny_guard, tmp_path, capsys):
     assert yaml.safe_load(out.read_text(encoding="utf-8"))["culture"] == "ko-KR"
     assert main([*argv, "--out", str(out)]) == 2  # exists, no --force: refused with a clear error
     assert "exists" in capsys.readouterr().err
+
+
+def test_shift_fits_one_number_for_every_threshold():
+    """Unsafe items score 0.7-1.0 and safe ones 0.0-0.7 in every category: the pack's thresholds (0.35-0.6) are all too
+    low by about the same amount, so one logit shift fixes them all and keeps their order."""
+    rng = np.random.default_rng(5)
+    n = 800
+    unsafe = np.arange(n) % 2 == 0
+    p_unsafe = np.where(unsafe, rng.uniform(0.7, 1.0, n), rng.uniform(0.0, 0.7, n))
+    p_cat = np.full((n, N_CAT), 0.01)
+    p_cat[np.arange(n), rng.integers(0, N_CAT, n)] = 1 - 0.01 * (N_CAT - 1)
+    sc = Scores(p_unsafe[:, None] * p_cat, unsafe, ~unsafe)
+    pol = load_policy("ko-KR")
+    cal = calibrate(sc, pol, shift=True)
+    assert cal.shift is not None and cal.shift < -0.3  # thresholds raised: fewer items flagged
+    old = np.array([pol.rule(c).threshold for c in CATEGORY_IDS])
+    new = np.array([cal.policy.rule(c).threshold for c in CATEGORY_IDS])
+    assert (new > old).all()
+    logit = np.log(new / (1 - new)) - np.log(old / (1 - old))
+    assert np.allclose(logit, -cal.shift, atol=0.01)  # the same move for every category
+    assert cal.after.weighted_f1 > cal.before.weighted_f1 + 0.05
+    assert cal.helps and cal.heldout_after.weighted_f1 > cal.heldout_before.weighted_f1 + 0.05
+    assert (flagged(sc, cal.policy) == flagged(sc, pol, new)).all()  # the written pack decides as the fit did
+
+
+def test_shift_keeps_the_pack_when_nothing_is_gained():
+    """Unsafe items 0.9-1.0, safe 0.0-0.1: every threshold between already separates them, so b stays 0."""
+    n = 200
+    unsafe = np.arange(n) % 2 == 0
+    p_unsafe = np.where(unsafe, np.linspace(0.9, 1.0, n), np.linspace(0.0, 0.1, n))
+    p_cat = np.full((n, N_CAT), 1 / N_CAT)
+    sc = Scores(p_unsafe[:, None] * p_cat, unsafe, ~unsafe)
+    cal = calibrate(sc, load_policy("ko-KR"), shift=True)
+    assert cal.shift == 0.0 and cal.policy.rules == load_policy("ko-KR").rules
+    assert not cal.helps  # no better on held-out halves: the CLI would keep the pack
+
+
+def test_calibrate_cli_shift_writes_a_valid_pack(tiny_guard, tmp_path, capsys):
+    rows = [
+        {"text": f"question {i} about {'poison' if i % 2 else 'gardens'}", "label": "unsafe" if i % 2 else "safe",
+         "category": "crime_advice" if i % 2 else None, "language": "en", "source": "test", "license": "CC0-1.0",
+         "split": "dev"}
+        for i in range(40)
+    ]  # fmt: skip
+    data = tmp_path / "cal.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "shifted.yaml"
+    argv = ["policy", "calibrate", "--model", str(tiny_guard.artifacts.path), "--data", f"file:{data}", "--shift"]
+    assert main([*argv, "--out", str(out), "--force"]) == 0
+    printed = capsys.readouterr().out
+    assert "one logit shift" in printed and "fitted logit shift b = " in printed
+    pack, ko = load_policy(out), load_policy("ko-KR")
+    t_new = np.array([pack.rule(c).threshold for c in CATEGORY_IDS])
+    t_old = np.array([ko.rule(c).threshold for c in CATEGORY_IDS])
+    moved = np.log(t_new / (1 - t_new)) - np.log(t_old / (1 - t_old))
+    assert np.ptp(moved) < 0.02  # every threshold moved by the same logit amount (0 if nothing helped)

@@ -47,6 +47,12 @@ def add_parser(sub) -> None:
         default="safe",
         help="which safe items --max-flag-rate counts: all of them, or only look-alikes (group 'lookalike')",
     )
+    cal.add_argument(
+        "--shift",
+        action="store_true",
+        help="fit one number instead of every threshold: all move by the same amount in logit space (the pack's "
+        "relative thresholds stay; only the model's operating point is fitted)",
+    )
     cal.add_argument("--name", help="name of the new pack (default: <policy>-calibrated)")
     cal.add_argument("--out", required=True, type=Path, help="where to write the new pack (YAML)")
     cal.add_argument(
@@ -118,7 +124,7 @@ def _calibrate(args) -> int:
     )
     category_scores = np.array([[v.category_scores[c] for c in CATEGORY_IDS] for v in verdicts])
     scores = Scores(category_scores, unsafe, constrained)
-    cal = calibrate(scores, policy, max_flag_rate=args.max_flag_rate)
+    cal = calibrate(scores, policy, max_flag_rate=args.max_flag_rate, shift=args.shift)
     flag_name = "look-alikes flagged" if args.flag_on == "lookalike" else "safe flagged"
     print(f"\n{args.data}: {len(items)} items ({int(unsafe.sum())} unsafe); objective: {cal.objective}\n")
     print(f"{'thresholds':12} {'weighted F1':>11} {'unsafe recall':>13} {'safe flagged':>12} {flag_name:>19}")
@@ -127,6 +133,8 @@ def _calibrate(args) -> int:
     _rows(cal.heldout_before, cal.heldout_after)
     changed = {c: (policy.rule(c).threshold, r.threshold) for c, r in cal.policy.rules.items()
                if r.threshold != policy.rule(c).threshold}  # fmt: skip
+    if cal.shift is not None:
+        print(f"  fitted logit shift b = {cal.shift:+.2f} (b > 0 flags more)")
     for c, (old, new) in changed.items():
         print(f"  {c:28} {old:.2f} -> {new:.2f}")
     if not cal.helps and not args.force:

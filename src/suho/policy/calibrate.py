@@ -2,7 +2,9 @@
 
 A service knows its own traffic: it may want fewer refusals of look-alike questions at some cost in recall, or the
 best F1 on its own labelled sample. `calibrate` searches the thresholds of every non-`allow` category (coordinate
-ascent over a grid, deterministic) for one of two objectives:
+ascent over a grid, deterministic) — or, with `shift=True`, one number for all of them: every non-`allow` threshold t
+becomes sigmoid(logit(t) - b), the same move in logit space, so the pack's relative thresholds stay and only the
+model's operating point is fitted (one parameter instead of ten) — for one of two objectives:
 
 - `f1`: the best weighted F1 (safe/unsafe) on the data;
 - `max_flag_rate=x`: the best unsafe recall while at most a share `x` of the constrained safe items (all safe items, or
@@ -25,6 +27,7 @@ from suho.policy.pack import Action, Policy, policy_from_dict
 from suho.policy.taxonomy import CATEGORY_IDS
 
 GRID = tuple(round(x, 2) for x in np.arange(0.05, 0.96, 0.05))
+SHIFT_GRID = tuple(round(x, 2) for x in np.arange(-3.0, 3.001, 0.05))  # logit units; b > 0 flags more
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class Calibration:
     heldout_after: Operating  # thresholds fitted on one half, scored on the other (mean over folds)
     folds: int
     helps: bool  # the objective is better at heldout_after than at heldout_before
+    shift: float | None = None  # shift=True: the fitted logit shift b on all the data (None: per-category fit)
 
 
 def flagged(scores: Scores, policy: Policy, thresholds: np.ndarray | None = None) -> np.ndarray:
@@ -104,6 +108,8 @@ def calibrate(
     rounds: int = 3,
     repeats: int = 5,
     seed: int = 0,
+    shift: bool = False,
+    shift_grid: tuple[float, ...] = SHIFT_GRID,
 ) -> Calibration:
     """Fit the thresholds (see the module docstring) and estimate on held-out halves whether that helps."""
     if max_flag_rate is not None and not 0.0 <= max_flag_rate < 1.0:
@@ -129,6 +135,18 @@ def calibrate(
     base = _thresholds(policy)
 
     def fit(sc: Scores) -> np.ndarray:
+        return fit_shift(sc)[0] if shift else fit_each(sc)
+
+    def fit_shift(sc: Scores) -> tuple[np.ndarray, float]:
+        # b = 0 (the pack) first; a move must strictly improve, and among equals the smallest |b| wins
+        best_b, best = 0.0, objective(sc, base)
+        for b in sorted(shift_grid, key=abs):
+            v = objective(sc, shifted(base, b, tuned))
+            if v > best + 1e-12:
+                best_b, best = float(b), v
+        return shifted(base, best_b, tuned), best_b
+
+    def fit_each(sc: Scores) -> np.ndarray:
         t = base
         best = objective(sc, t)
         for _ in range(rounds):
@@ -146,7 +164,7 @@ def calibrate(
                 break
         return t
 
-    fitted = fit(scores)
+    fitted, fitted_shift = fit_shift(scores) if shift else (fit_each(scores), None)
     rng = np.random.default_rng(seed)
     held_before, held_after = [], []
     strata = [np.flatnonzero(scores.unsafe), np.flatnonzero(~scores.unsafe)]
@@ -167,14 +185,25 @@ def calibrate(
         data["categories"][CATEGORY_IDS[i]]["threshold"] = float(fitted[i])
     return Calibration(
         policy=policy_from_dict(data, source=f"{policy.name} (calibrated)"),
-        objective="f1" if max_flag_rate is None else f"recall at flag rate <= {max_flag_rate:g}",
+        objective=("f1" if max_flag_rate is None else f"recall at flag rate <= {max_flag_rate:g}")
+        + (", one logit shift for every threshold" if shift else ""),
         before=operating(scores, flagged(scores, policy, base)),
         after=operating(scores, flagged(scores, policy, fitted)),
         heldout_before=_mean(held_before),
         heldout_after=_mean(held_after),
         folds=2 * repeats,
         helps=value(_mean(held_after)) > value(_mean(held_before)),
+        shift=fitted_shift,
     )
+
+
+def shifted(thresholds: np.ndarray, b: float, which: list[int]) -> np.ndarray:
+    """`thresholds` with those at `which` moved by -b in logit space (b > 0 lowers them: more is flagged), rounded to
+    3 decimals so that the written pack decides exactly as the fit did."""
+    out = np.asarray(thresholds, dtype=float).copy()
+    t = np.clip(out[which], 1e-6, 1 - 1e-6)
+    out[which] = np.clip(np.round(1 / (1 + np.exp(-(np.log(t / (1 - t)) - b))), 3), 0.001, 0.999)
+    return out
 
 
 def _mean(ops: list[Operating]) -> Operating:
