@@ -84,7 +84,8 @@ def test_bad_calibration_inputs_are_refused():
         calibrate(sc, everything_allowed)
 
 
-def test_calibrate_cli_writes_a_valid_pack(tiny_guard, tmp_path, capsys):
+def _cli_data(tmp_path):
+    """40 labelled rows in the suho schema, half unsafe, for the CLI tests."""
     rows = [
         {"text": f"question {i} about {'poison' if i % 2 else 'gardens'}", "label": "unsafe" if i % 2 else "safe",
          "category": "crime_advice" if i % 2 else None, "language": "en", "source": "test", "license": "CC0-1.0",
@@ -93,6 +94,11 @@ def test_calibrate_cli_writes_a_valid_pack(tiny_guard, tmp_path, capsys):
     ]  # fmt: skip
     data = tmp_path / "cal.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return data
+
+
+def test_calibrate_cli_writes_a_valid_pack(tiny_guard, tmp_path, capsys):
+    data = _cli_data(tmp_path)
     out = tmp_path / "pack.yaml"
     argv = ["policy", "calibrate", "--model", str(tiny_guard.artifacts.path), "--data", f"file:{data}"]
     rc = main([*argv, "--out", str(out), "--force"])
@@ -142,14 +148,7 @@ def test_shift_keeps_the_pack_when_nothing_is_gained():
 
 
 def test_calibrate_cli_shift_writes_a_valid_pack(tiny_guard, tmp_path, capsys):
-    rows = [
-        {"text": f"question {i} about {'poison' if i % 2 else 'gardens'}", "label": "unsafe" if i % 2 else "safe",
-         "category": "crime_advice" if i % 2 else None, "language": "en", "source": "test", "license": "CC0-1.0",
-         "split": "dev"}
-        for i in range(40)
-    ]  # fmt: skip
-    data = tmp_path / "cal.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    data = _cli_data(tmp_path)
     out = tmp_path / "shifted.yaml"
     argv = ["policy", "calibrate", "--model", str(tiny_guard.artifacts.path), "--data", f"file:{data}", "--shift"]
     assert main([*argv, "--out", str(out), "--force"]) == 0
