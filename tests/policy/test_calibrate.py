@@ -112,6 +112,12 @@ def test_calibrate_cli_writes_a_valid_pack(tiny_guard, tmp_path, capsys):
     assert "exists" in capsys.readouterr().err
 
 
+def _logit_moves(old, new) -> np.ndarray:
+    """How far each category's threshold moved from pack `old` to pack `new`, in logit units."""
+    t_old, t_new = (np.array([pol.rule(c).threshold for c in CATEGORY_IDS]) for pol in (old, new))
+    return np.log(t_new / (1 - t_new)) - np.log(t_old / (1 - t_old))
+
+
 def test_shift_fits_one_number_for_every_threshold():
     """Unsafe items score 0.7-1.0 and safe ones 0.0-0.7 in every category: the pack's thresholds (0.35-0.6) are all too
     low by about the same amount, so one logit shift fixes them all and keeps their order."""
@@ -125,13 +131,12 @@ def test_shift_fits_one_number_for_every_threshold():
     pol = load_policy("ko-KR")
     cal = calibrate(sc, pol, shift=True)
     assert cal.shift is not None and cal.shift < -0.3  # thresholds raised: fewer items flagged
-    old = np.array([pol.rule(c).threshold for c in CATEGORY_IDS])
-    new = np.array([cal.policy.rule(c).threshold for c in CATEGORY_IDS])
-    assert (new > old).all()
-    logit = np.log(new / (1 - new)) - np.log(old / (1 - old))
-    assert np.allclose(logit, -cal.shift, atol=0.01)  # the same move for every category
+    moved = _logit_moves(pol, cal.policy)
+    assert (moved > 0).all()
+    assert np.allclose(moved, -cal.shift, atol=0.01)  # the same move for every category
     assert cal.after.weighted_f1 > cal.before.weighted_f1 + 0.05
     assert cal.helps and cal.heldout_after.weighted_f1 > cal.heldout_before.weighted_f1 + 0.05
+    new = np.array([cal.policy.rule(c).threshold for c in CATEGORY_IDS])
     assert (flagged(sc, cal.policy) == flagged(sc, pol, new)).all()  # the written pack decides as the fit did
 
 
@@ -154,8 +159,5 @@ def test_calibrate_cli_shift_writes_a_valid_pack(tiny_guard, tmp_path, capsys):
     assert main([*argv, "--out", str(out), "--force"]) == 0
     printed = capsys.readouterr().out
     assert "one logit shift" in printed and "fitted logit shift b = " in printed
-    pack, ko = load_policy(out), load_policy("ko-KR")
-    t_new = np.array([pack.rule(c).threshold for c in CATEGORY_IDS])
-    t_old = np.array([ko.rule(c).threshold for c in CATEGORY_IDS])
-    moved = np.log(t_new / (1 - t_new)) - np.log(t_old / (1 - t_old))
+    moved = _logit_moves(load_policy("ko-KR"), load_policy(out))
     assert np.ptp(moved) < 0.02  # every threshold moved by the same logit amount (0 if nothing helped)

@@ -134,17 +134,19 @@ def calibrate(
 
     base = _thresholds(policy)
 
-    def fit(sc: Scores) -> np.ndarray:
-        return fit_shift(sc)[0] if shift else fit_each(sc)
+    def fit(sc: Scores) -> tuple[np.ndarray, float | None]:
+        """The fitted thresholds, and the logit shift b when `shift` (else None)."""
+        return fit_shift(sc) if shift else (fit_each(sc), None)
 
     def fit_shift(sc: Scores) -> tuple[np.ndarray, float]:
-        # b = 0 (the pack) first; a move must strictly improve, and among equals the smallest |b| wins
-        best_b, best = 0.0, objective(sc, base)
+        # b = 0 (the pack, unchanged) first; a move must strictly improve, and among equals the smallest |b| wins
+        best_t, best_b, best = base, 0.0, objective(sc, base)
         for b in sorted(shift_grid, key=abs):
-            v = objective(sc, shifted(base, b, tuned))
+            t = shifted(base, b, tuned)
+            v = objective(sc, t)
             if v > best + 1e-12:
-                best_b, best = float(b), v
-        return shifted(base, best_b, tuned), best_b
+                best_t, best_b, best = t, float(b), v
+        return best_t, best_b
 
     def fit_each(sc: Scores) -> np.ndarray:
         t = base
@@ -164,7 +166,7 @@ def calibrate(
                 break
         return t
 
-    fitted, fitted_shift = fit_shift(scores) if shift else (fit_each(scores), None)
+    fitted, fitted_shift = fit(scores)
     rng = np.random.default_rng(seed)
     held_before, held_after = [], []
     strata = [np.flatnonzero(scores.unsafe), np.flatnonzero(~scores.unsafe)]
@@ -176,7 +178,7 @@ def calibrate(
             halves[1].append(perm[len(perm) // 2 :])
         a, b = (np.concatenate(h) for h in halves)
         for train, test in ((a, b), (b, a)):
-            t = fit(scores.subset(train))
+            t, _ = fit(scores.subset(train))
             held = scores.subset(test)
             held_before.append(operating(held, flagged(held, policy, base)))
             held_after.append(operating(held, flagged(held, policy, t)))
@@ -201,8 +203,9 @@ def shifted(thresholds: np.ndarray, b: float, which: list[int]) -> np.ndarray:
     """`thresholds` with those at `which` moved by -b in logit space (b > 0 lowers them: more is flagged), rounded to
     3 decimals so that the written pack decides exactly as the fit did."""
     out = np.asarray(thresholds, dtype=float).copy()
-    t = np.clip(out[which], 1e-6, 1 - 1e-6)
-    out[which] = np.clip(np.round(1 / (1 + np.exp(-(np.log(t / (1 - t)) - b))), 3), 0.001, 0.999)
+    t = out[which]  # a pack's thresholds lie strictly between 0 and 1, so the logit is finite
+    moved = 1 / (1 + np.exp(b - (np.log(t) - np.log1p(-t))))
+    out[which] = np.clip(np.round(moved, 3), 0.001, 0.999)  # a pack needs 0 < threshold < 1
     return out
 
 
