@@ -1,3 +1,4 @@
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -12,6 +13,7 @@ from suho.train.collator import (
     encode_detection,
     encode_reply,
     multitask_loss,
+    pairwise_rank_loss,
 )
 
 TMAP = TokenMap(safe=10, unsafe=11, categories=tuple(range(20, 30)), languages={"ko": 30, "en": 31}, end_of_turn=5)
@@ -184,3 +186,27 @@ def test_share_prompt_gives_the_same_losses_as_separate_examples(tmp_path):
     d, r, m = parts(det), parts(reply), parts(merged)
     assert abs(m.label - d.label) < 1e-5 and abs(m.category - d.category) < 1e-5 and abs(m.reply - r.reply) < 1e-5
     assert m.label > 0 and m.reply > 0
+
+
+def test_rank_loss_is_the_mean_over_unsafe_safe_pairs_and_ignores_a_common_shift():
+    score = torch.tensor([2.0, -1.0, 0.5, 3.0])
+    unsafe = torch.tensor([True, False, True, False])
+    want = torch.stack([F.softplus(torch.tensor(s - u)) for u in (2.0, 0.5) for s in (-1.0, 3.0)]).mean()
+    assert torch.isclose(pairwise_rank_loss(score, unsafe), want)
+    assert torch.isclose(pairwise_rank_loss(score + 7.0, unsafe), want)  # a threshold move changes nothing
+    assert pairwise_rank_loss(score, torch.ones(4, dtype=torch.bool)).item() == 0.0
+
+
+def test_multitask_loss_adds_the_weighted_rank_loss_on_label_positions():
+    torch.manual_seed(0)
+    h = torch.randn(2, 3, 8)
+    label_rows = torch.randn(14, 8)
+    labels = torch.tensor([[IGNORE, TMAP.unsafe, 22], [IGNORE, IGNORE, TMAP.safe]])
+    vocab, lookup = build_reply_vocab([Example([0], [40])], TMAP, 64)
+    reply_rows = torch.randn(len(vocab), 8)
+    plain = multitask_loss(h, labels, label_rows, reply_rows, lookup, TMAP)
+    ranked = multitask_loss(h, labels, label_rows, reply_rows, lookup, TMAP, rank_weight=0.5)
+    s = lambda v: (v @ label_rows[1]) - (v @ label_rows[0])  # noqa: E731
+    want = F.softplus(s(h[1, 2]) - s(h[0, 1]))
+    assert torch.isclose(ranked.total, plain.total + 0.5 * want)
+    assert ranked.rank == pytest.approx(want.item()) and plain.rank == 0.0

@@ -119,6 +119,7 @@ class LossParts:
     label: float
     category: float
     reply: float
+    rank: float = 0.0
 
 
 def multitask_loss(
@@ -130,8 +131,15 @@ def multitask_loss(
     tmap: TokenMap,
     detect_weight: float = 1.0,
     reply_weight: float = 1.0,
+    rank_weight: float = 0.0,
 ) -> LossParts:
-    """Cross-entropy over restricted heads. `reply_lookup[token_id]` is the row in `reply_rows`, or -1."""
+    """Cross-entropy over restricted heads. `reply_lookup[token_id]` is the row in `reply_rows`, or -1.
+
+    With `rank_weight`, a pairwise ranking loss is added on the batch's label positions: for every (unsafe, safe)
+    pair, softplus(s_safe - s_unsafe), where s is the unsafe-minus-safe label logit (the log-odds of P(unsafe)). It
+    is a smooth surrogate of 1 - AUC: it asks only that unsafe rows score above safe ones, whatever the threshold, and
+    its gradient falls on the pairs in the wrong order. A batch with one label only adds nothing.
+    """
     pos = labels != IGNORE
     h = hidden[pos]
     tgt = labels[pos]
@@ -142,9 +150,13 @@ def multitask_loss(
     is_reply = ~(is_label | is_cat)
 
     l_label = zero
+    l_rank = zero
     if is_label.any():
         logits = h[is_label] @ label_rows[:2].T
-        l_label = F.cross_entropy(logits, (tgt[is_label] == tmap.unsafe).long())
+        y = (tgt[is_label] == tmap.unsafe).long()
+        l_label = F.cross_entropy(logits, y)
+        if rank_weight:
+            l_rank = pairwise_rank_loss(logits[:, 1] - logits[:, 0], y.bool())
     l_cat = zero
     if is_cat.any():
         logits = h[is_cat] @ label_rows[2 : 2 + len(cat_ids)].T
@@ -156,8 +168,16 @@ def multitask_loss(
             raise ValueError("a reply target token is missing from the reply vocabulary")
         logits = h[is_reply] @ reply_rows.T
         l_reply = F.cross_entropy(logits, rows)
-    total = detect_weight * (l_label + l_cat) + reply_weight * l_reply
-    return LossParts(total, l_label.item(), l_cat.item(), l_reply.item())
+    total = detect_weight * (l_label + l_cat) + reply_weight * l_reply + rank_weight * l_rank
+    return LossParts(total, l_label.item(), l_cat.item(), l_reply.item(), l_rank.item())
+
+
+def pairwise_rank_loss(score: torch.Tensor, unsafe: torch.Tensor) -> torch.Tensor:
+    """Mean softplus(s_j - s_i) over every unsafe i and safe j; 0 when the batch holds one label only."""
+    pos, neg = score[unsafe], score[~unsafe]
+    if not len(pos) or not len(neg):
+        return score.sum() * 0.0
+    return F.softplus(neg[None, :] - pos[:, None]).mean()
 
 
 def build_reply_vocab(examples: list[Example], tmap: TokenMap, vocab_size: int) -> tuple[torch.Tensor, torch.Tensor]:

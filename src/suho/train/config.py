@@ -37,6 +37,11 @@ class TrainConfig:
     )
     detect_weight: float = _f(1.0, "weight of the detection loss (label + category tokens)")
     reply_weight: float = _f(0.5, "weight of the reply-generation loss")
+    rank_weight: float = _f(
+        0.0,
+        "weight of a pairwise ranking loss on the label logits: every (unsafe, safe) pair in a batch, "
+        "softplus(s_safe - s_unsafe) (a surrogate of 1 - AUC); 0 = off (the shipped recipe)",
+    )
     replies_as_safe: bool = _f(
         True, "also train each safeguard reply as a safe query (the guard must pass its own replies)"
     )

@@ -220,6 +220,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
             tmap,
             cfg.detect_weight,
             cfg.reply_weight,
+            cfg.rank_weight,
         )
         parts.total.backward()
         torch.nn.utils.clip_grad_norm_(lora_params + [label_rows], 1.0)
@@ -229,7 +230,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         step += 1
         if average is not None:
             average.update(step, weights)
-        for k in ("label", "category", "reply"):
+        for k in ("label", "category", "reply", "rank"):
             value = getattr(parts, k)
             if value:  # a batch without targets of this kind says nothing about it
                 ema[k] = 0.95 * ema.get(k, value) + 0.05 * value
