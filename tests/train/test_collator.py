@@ -191,7 +191,7 @@ def test_share_prompt_gives_the_same_losses_as_separate_examples(tmp_path):
 def test_rank_loss_is_the_mean_over_unsafe_safe_pairs_and_ignores_a_common_shift():
     score = torch.tensor([2.0, -1.0, 0.5, 3.0])
     unsafe = torch.tensor([True, False, True, False])
-    want = torch.stack([F.softplus(torch.tensor(s - u)) for u in (2.0, 0.5) for s in (-1.0, 3.0)]).mean()
+    want = F.softplus(torch.tensor([s - u for u in (2.0, 0.5) for s in (-1.0, 3.0)])).mean()
     assert torch.isclose(pairwise_rank_loss(score, unsafe), want)
     assert torch.isclose(pairwise_rank_loss(score + 7.0, unsafe), want)  # a threshold move changes nothing
     assert pairwise_rank_loss(score, torch.ones(4, dtype=torch.bool)).item() == 0.0
@@ -206,7 +206,7 @@ def test_multitask_loss_adds_the_weighted_rank_loss_on_label_positions():
     reply_rows = torch.randn(len(vocab), 8)
     plain = multitask_loss(h, labels, label_rows, reply_rows, lookup, TMAP)
     ranked = multitask_loss(h, labels, label_rows, reply_rows, lookup, TMAP, rank_weight=0.5)
-    s = lambda v: (v @ label_rows[1]) - (v @ label_rows[0])  # noqa: E731
-    want = F.softplus(s(h[1, 2]) - s(h[0, 1]))
+    log_odds = label_rows[1] - label_rows[0]  # s = unsafe logit - safe logit
+    want = F.softplus(h[1, 2] @ log_odds - h[0, 1] @ log_odds)
     assert torch.isclose(ranked.total, plain.total + 0.5 * want)
     assert ranked.rank == pytest.approx(want.item()) and plain.rank == 0.0

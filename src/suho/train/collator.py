@@ -153,10 +153,10 @@ def multitask_loss(
     l_rank = zero
     if is_label.any():
         logits = h[is_label] @ label_rows[:2].T
-        y = (tgt[is_label] == tmap.unsafe).long()
-        l_label = F.cross_entropy(logits, y)
+        unsafe = tgt[is_label] == tmap.unsafe
+        l_label = F.cross_entropy(logits, unsafe.long())
         if rank_weight:
-            l_rank = pairwise_rank_loss(logits[:, 1] - logits[:, 0], y.bool())
+            l_rank = pairwise_rank_loss(logits[:, 1] - logits[:, 0], unsafe)
     l_cat = zero
     if is_cat.any():
         logits = h[is_cat] @ label_rows[2 : 2 + len(cat_ids)].T
