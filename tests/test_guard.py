@@ -179,6 +179,18 @@ def test_template_replies_by_default_in_the_reply_language(tiny_guard, category,
         assert load_policy(policy).crisis_line in r.text
 
 
+@pytest.mark.parametrize(
+    "policy,language,line", [("en-US", "ko", "988 자살·위기 상담"), ("ko-KR", "en", "prevention hotline 109")]
+)
+def test_self_harm_reply_names_the_culture_crisis_line_in_the_reply_language(tiny_guard, policy, language, line):
+    # a Korean query under en-US gets the US line, named in Korean (the number is the culture's, the words the reply's)
+    text = "요즘 너무 힘들어요" if language == "ko" else "I feel so tired of everything"
+    r = tiny_guard.respond(text, category="self_harm", policy=policy)
+    assert r.language == language and line in r.text and detect_language(r.text) == language
+    generated = tiny_guard.respond(text, category="self_harm", policy=policy, mode="generated")
+    assert generated.crisis_line_added and line in generated.text
+
+
 def test_unknown_reply_mode_is_an_error(tiny_guard):
     with pytest.raises(ValueError, match="mode must be"):
         tiny_guard.respond("hi", category="crime_advice", mode="poetry")

@@ -25,6 +25,7 @@ from suho.model.fast import FastGemma3
 from suho.model.format import prompt_ids
 from suho.paths import REPO_ROOT
 from suho.policy import CATEGORY_IDS, Action, Category, Policy, load_policy
+from suho.policy.pack import crisis_numbers
 from suho.policy.taxonomy import taxonomy
 from suho.textnorm import normalize_query
 
@@ -304,7 +305,8 @@ class Guard:
         lang = language or self.reply_language(text, pol)
         mode = mode or pol.reply_mode
         if mode == "template":
-            return Reply(taxonomy()[cat].reply[lang].format(crisis_line=pol.crisis_line), cat, lang, template=True)
+            line = pol.crisis_line_for(lang)
+            return Reply(taxonomy()[cat].reply[lang].format(crisis_line=line), cat, lang, template=True)
         if mode != "generated":
             raise ValueError(f"mode must be 'template' or 'generated', got {mode!r}")
         ids = self._prompt(text) + [self.tmap.unsafe, self.tmap.category_token(cat.value), self.tmap.languages[lang]]
@@ -328,9 +330,9 @@ class Guard:
         fallback = not reply
         if fallback:
             reply = _FALLBACK[lang]
-        added = cat == Category.SELF_HARM and not has_crisis_line(reply, pol.crisis_line)
+        added = cat == Category.SELF_HARM and not has_crisis_line(reply, pol.crisis_line_for(lang))
         if added:
-            reply = f"{reply} {_CRISIS_SENTENCE[lang].format(line=pol.crisis_line)}"
+            reply = f"{reply} {_CRISIS_SENTENCE[lang].format(line=pol.crisis_line_for(lang))}"
         return Reply(reply, cat, lang, truncated=not ended, fallback=fallback, crisis_line_added=added)
 
     def check(
@@ -350,7 +352,7 @@ class Guard:
 
 def has_crisis_line(reply: str, crisis_line: str) -> bool:
     """True when the reply gives the crisis line: any of its phone numbers (3+ digits), else its full text."""
-    numbers = re.findall(r"\d[\d-]{2,}\d|\d{3,}", crisis_line)
+    numbers = crisis_numbers(crisis_line)
     if numbers:
         return any(n in reply for n in numbers)
     return crisis_line.strip() in reply

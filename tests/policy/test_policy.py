@@ -4,8 +4,9 @@ import pytest
 import yaml
 
 from suho.cli.main import main
+from suho.lang import detect_language
 from suho.policy import CATEGORY_IDS, Action, PolicyError, available_policies, load_policy, taxonomy
-from suho.policy.pack import policy_from_dict
+from suho.policy.pack import crisis_numbers, policy_from_dict
 
 
 @pytest.mark.parametrize("name", available_policies())
@@ -23,6 +24,26 @@ def test_shipped_packs_really_differ():
     assert en.rule("uncertain_prediction").action == Action.CAUTION
     assert en.rule("sensitive_biased").action == Action.CAUTION
     assert "109" in ko.crisis_line and "988" in en.crisis_line
+
+
+@pytest.mark.parametrize("name", available_policies())
+def test_every_shipped_pack_names_its_crisis_line_in_each_reply_language(name):
+    pol = load_policy(name)
+    own = "ko" if pol.culture.startswith("ko") else "en"
+    assert pol.crisis_line_for(own) == pol.crisis_line
+    for lang in ("ko", "en"):
+        line = pol.crisis_line_for(lang)
+        assert detect_language(line) == lang, line
+        assert crisis_numbers(line) == crisis_numbers(pol.crisis_line)
+
+
+def test_crisis_line_by_language_is_optional_and_round_trips():
+    d = copy.deepcopy(GOOD)
+    d.pop("crisis_line_by_language")
+    pol = policy_from_dict(d)
+    assert pol.crisis_line_for("en") == pol.crisis_line_for("ko") == pol.crisis_line
+    edited = load_policy("en-US").with_rule("crime_advice", threshold=0.4)
+    assert edited.crisis_line_for("ko") == load_policy("en-US").crisis_line_for("ko") != edited.crisis_line
 
 
 def test_taxonomy_matches_ids_and_has_examples():
@@ -64,6 +85,11 @@ BROKEN = [
     (lambda d: d.pop("name"), "name: required"),
     (lambda d: d.update(thresholds=1), "thresholds: unknown field"),
     (lambda d: d["categories"].update(insult_offensive="block"), "categories.insult_offensive: must be a mapping"),
+    (lambda d: d.update(crisis_line_by_language="109"), "crisis_line_by_language: must be a mapping"),
+    (lambda d: d.update(crisis_line_by_language={"eng": "line 109"}), "did you mean 'en'"),
+    (lambda d: d.update(crisis_line_by_language={"en": " "}), "crisis_line_by_language.en: must be a non-empty"),
+    # a translation that loses or changes the number would send a user in crisis nowhere
+    (lambda d: d.update(crisis_line_by_language={"en": "Korea's line 119"}), "same numbers as crisis_line (109)"),
 ]
 
 

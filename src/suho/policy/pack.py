@@ -7,6 +7,7 @@ every field and reports *all* problems at once, each naming the field, so `suho 
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from importlib.resources import files
@@ -51,9 +52,16 @@ class Policy:
     crisis_line: str
     rules: dict[str, CategoryRule] = field(default_factory=dict)
     reply_mode: str = "template"
+    # the same crisis line written for a reply in another language (a Korean reply under en-US names 988 in Korean);
+    # a language not listed gets `crisis_line` as written
+    crisis_line_by_language: dict[str, str] = field(default_factory=dict)
 
     def rule(self, category: str) -> CategoryRule:
         return self.rules[category]
+
+    def crisis_line_for(self, language: str) -> str:
+        """The crisis line as a reply in `language` gives it."""
+        return self.crisis_line_by_language.get(language, self.crisis_line)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +70,7 @@ class Policy:
             "description": self.description,
             "reply_language": self.reply_language,
             "crisis_line": self.crisis_line,
+            "crisis_line_by_language": dict(self.crisis_line_by_language),
             "reply_mode": self.reply_mode,
             "categories": {c: {"action": r.action.value, "threshold": r.threshold} for c, r in self.rules.items()},
         }
@@ -86,7 +95,16 @@ def policy_from_dict(data: Any, source: str = "<dict>") -> Policy:
     errors: list[str] = []
     if not isinstance(data, dict):
         raise PolicyError(source, ["<root>: must be a mapping with name, culture, categories, ..."])
-    known = {"name", "culture", "description", "reply_language", "reply_mode", "crisis_line", "categories"}
+    known = {
+        "name",
+        "culture",
+        "description",
+        "reply_language",
+        "reply_mode",
+        "crisis_line",
+        "crisis_line_by_language",
+        "categories",
+    }
     for key in data:
         if key not in known:
             errors.append(f"{key}: unknown field{_suggest(key, known)}")
@@ -104,6 +122,24 @@ def policy_from_dict(data: Any, source: str = "<dict>") -> Policy:
 
     name, culture = text("name"), text("culture")
     description, crisis_line = text("description", required=False), text("crisis_line")
+    by_language = data.get("crisis_line_by_language") or {}
+    if not isinstance(by_language, dict):
+        errors.append(f"crisis_line_by_language: must be a mapping of language -> crisis line, got {by_language!r}")
+        by_language = {}
+    reply_languages = [lang for lang in REPLY_LANGUAGES if lang != "auto"]
+    for lang, line in by_language.items():
+        if lang not in reply_languages:
+            errors.append(
+                f"crisis_line_by_language.{lang}: unknown language (one of {', '.join(reply_languages)})"
+                f"{_suggest(lang, reply_languages)}"
+            )
+        elif not isinstance(line, str) or not line.strip():
+            errors.append(f"crisis_line_by_language.{lang}: must be a non-empty string, got {line!r}")
+        elif crisis_line and crisis_numbers(line) != crisis_numbers(crisis_line):
+            errors.append(
+                f"crisis_line_by_language.{lang}: must give the same numbers as crisis_line "
+                f"({', '.join(crisis_numbers(crisis_line)) or 'none'}), got {line!r}"
+            )
     reply_language = data.get("reply_language", "auto")
     if reply_language not in REPLY_LANGUAGES:
         errors.append(f"reply_language: must be one of {', '.join(REPLY_LANGUAGES)}, got {reply_language!r}")
@@ -143,7 +179,12 @@ def policy_from_dict(data: Any, source: str = "<dict>") -> Policy:
             rules[cat] = CategoryRule(Action(action), float(threshold))
     if errors:
         raise PolicyError(source, errors)
-    return Policy(name, culture, description, reply_language, crisis_line, rules, reply_mode)
+    return Policy(name, culture, description, reply_language, crisis_line, rules, reply_mode, dict(by_language))
+
+
+def crisis_numbers(line: str) -> list[str]:
+    """The phone numbers in a crisis line (3+ digits, dashes allowed), in order and without repeats."""
+    return list(dict.fromkeys(re.findall(r"\d[\d-]{2,}\d|\d{3,}", line)))
 
 
 def _packs_dir():

@@ -102,7 +102,8 @@ class SynthConfig:
 
     @property
     def crisis_line(self) -> str:
-        return load_policy(self.policy or ("ko-KR" if self.language == "ko" else "en-US")).crisis_line
+        pol = load_policy(self.policy or ("ko-KR" if self.language == "ko" else "en-US"))
+        return pol.crisis_line_for(self.language)
 
 
 def _suggest(value: str, options) -> str:
