@@ -304,8 +304,8 @@ class Guard:
         cat = Category(category)
         lang = language or self.reply_language(text, pol)
         mode = mode or pol.reply_mode
+        line = pol.crisis_line_for(lang)
         if mode == "template":
-            line = pol.crisis_line_for(lang)
             return Reply(taxonomy()[cat].reply[lang].format(crisis_line=line), cat, lang, template=True)
         if mode != "generated":
             raise ValueError(f"mode must be 'template' or 'generated', got {mode!r}")
@@ -330,9 +330,9 @@ class Guard:
         fallback = not reply
         if fallback:
             reply = _FALLBACK[lang]
-        added = cat == Category.SELF_HARM and not has_crisis_line(reply, pol.crisis_line_for(lang))
+        added = cat == Category.SELF_HARM and not has_crisis_line(reply, line)
         if added:
-            reply = f"{reply} {_CRISIS_SENTENCE[lang].format(line=pol.crisis_line_for(lang))}"
+            reply = f"{reply} {_CRISIS_SENTENCE[lang].format(line=line)}"
         return Reply(reply, cat, lang, truncated=not ended, fallback=fallback, crisis_line_added=added)
 
     def check(

@@ -70,7 +70,7 @@ def _show(args) -> int:
         return 0
     lang = "ko" if pol.culture.startswith("ko") else "en"
     print(f"{pol.name} ({pol.culture}) — {pol.description}")
-    others = "".join(f"; in {lang}: {line}" for lang, line in pol.crisis_line_by_language.items())
+    others = "".join(f"; in {language}: {line}" for language, line in pol.crisis_line_by_language.items())
     print(f"reply language: {pol.reply_language}; replies: {pol.reply_mode}; crisis line: {pol.crisis_line}{others}\n")
     print(f"{'group':8} {'category':28} {_pad('name', 26)} {'action':8} threshold")
     for cat, info in taxonomy().items():

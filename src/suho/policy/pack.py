@@ -19,6 +19,7 @@ import yaml
 from suho.policy.taxonomy import CATEGORY_IDS
 
 REPLY_LANGUAGES = ("auto", "ko", "en")
+_LANGUAGES = REPLY_LANGUAGES[1:]  # the languages a reply can be written in ("auto" picks one of them)
 REPLY_MODES = ("template", "generated")  # the taxonomy's fixed reply per category, or the model's own
 
 
@@ -126,12 +127,11 @@ def policy_from_dict(data: Any, source: str = "<dict>") -> Policy:
     if not isinstance(by_language, dict):
         errors.append(f"crisis_line_by_language: must be a mapping of language -> crisis line, got {by_language!r}")
         by_language = {}
-    reply_languages = [lang for lang in REPLY_LANGUAGES if lang != "auto"]
     for lang, line in by_language.items():
-        if lang not in reply_languages:
+        if lang not in _LANGUAGES:
             errors.append(
-                f"crisis_line_by_language.{lang}: unknown language (one of {', '.join(reply_languages)})"
-                f"{_suggest(lang, reply_languages)}"
+                f"crisis_line_by_language.{lang}: unknown language (one of {', '.join(_LANGUAGES)})"
+                f"{_suggest(lang, _LANGUAGES)}"
             )
         elif not isinstance(line, str) or not line.strip():
             errors.append(f"crisis_line_by_language.{lang}: must be a non-empty string, got {line!r}")
