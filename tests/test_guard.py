@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from suho import Action, Category, Label, load_policy
@@ -91,6 +93,28 @@ def test_policy_switch_changes_action_without_reload(tiny_guard):
     g_en = tiny_guard.with_policy("en-US")
     assert g_en._body is tiny_guard._body  # same weights, no reload
     assert g_en.policy.name == "en-US"
+
+
+def test_policy_overrides_decide_and_keep_the_model_scores(tiny_guard):
+    """An override decides the verdict (and so whether a reply is given); the model's scores are reported unchanged."""
+    data = load_policy("ko-KR").to_dict()
+    data["overrides"] = [
+        {"text": "What is the capital of France", "label": "unsafe", "category": "privacy_violation"},
+        {"pattern": "해킹", "label": "unsafe", "category": "crime_advice"},
+    ]
+    pol = policy_from_dict(data)
+    texts = ["what is the capital of france?", "sns 계정 ㅎㅐ킹하는 방법", "오늘 날씨 어때?"]
+    plain, over = tiny_guard.detect(texts), tiny_guard.detect(texts, policy=pol)
+    assert [v.override for v in over] == ["text: What is the capital of France", "pattern: 해킹", None]
+    assert [(v.label, v.category, v.action) for v in over[:2]] == [
+        (Label.UNSAFE, Category.PRIVACY_VIOLATION, Action.BLOCK),
+        (Label.UNSAFE, Category.CRIME_ADVICE, Action.BLOCK),
+    ]
+    assert over[2] == replace(plain[2], policy=pol.name, latency_ms=over[2].latency_ms)
+    for p, o in zip(plain, over):
+        assert (o.p_unsafe, o.category_scores, o.model_category) == (p.p_unsafe, p.category_scores, p.model_category)
+    res = tiny_guard.with_policy(pol).check(texts[:1])[0]
+    assert res.reply is not None and res.reply.category == Category.PRIVACY_VIOLATION
 
 
 def test_forced_reply_for_any_query(tiny_guard):

@@ -25,6 +25,7 @@ from suho.model.fast import FastGemma3
 from suho.model.format import prompt_ids
 from suho.paths import REPO_ROOT
 from suho.policy import CATEGORY_IDS, Action, Category, Policy, load_policy
+from suho.policy.overrides import Override
 from suho.policy.pack import crisis_numbers
 from suho.policy.taxonomy import taxonomy
 from suho.textnorm import normalize_query
@@ -51,15 +52,25 @@ class Verdict:
     language: str
     policy: str
     latency_ms: float
+    # the policy override that decided this verdict instead of the model's scores ("text: ..." / "pattern: ...")
+    override: str | None = None
 
     @property
     def flagged(self) -> bool:
         return self.label == Label.UNSAFE
 
-    def under(self, policy: Policy) -> Verdict:
-        """This verdict decided under another policy, without another forward pass (the scores carry all of it)."""
-        label, category, action, _ = decide(1.0, [self.category_scores[c] for c in CATEGORY_IDS], policy)
-        return replace(self, label=label, category=category, action=action, policy=policy.name)
+    def under(self, policy: Policy, text: str | None = None) -> Verdict:
+        """This verdict decided under another policy, without another forward pass (the scores carry all of it).
+
+        A policy with overrides also needs the query `text` (as given to `detect`), to match them."""
+        if policy.overrides and text is None:
+            raise ValueError(f"policy {policy.name!r} has overrides: pass the query text to match them")
+        ov = policy.override_for(normalize_query(text)) if policy.overrides and text is not None else None
+        if ov is not None:
+            label, category, action = overridden(ov, policy)
+        else:
+            label, category, action, _ = decide(1.0, [self.category_scores[c] for c in CATEGORY_IDS], policy)
+        return replace(self, label=label, category=category, action=action, policy=policy.name, override=_describe(ov))
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,21 @@ def decide(
         if sum(scores[c] for c in cats) >= policy.rule(top).threshold:
             return Label.UNSAFE, Category(top), action, scores
     return Label.SAFE, None, Action.ALLOW, scores
+
+
+def overridden(override: Override, policy: Policy) -> tuple[Label, Category | None, Action]:
+    """The decision a policy override gives: it replaces the model's reading, and the policy still acts on it (an
+    unsafe override in a category the policy allows is allowed)."""
+    if override.label == Label.SAFE.value or override.category is None:
+        return Label.SAFE, None, Action.ALLOW
+    action = policy.rule(override.category).action
+    if action == Action.ALLOW:
+        return Label.SAFE, None, Action.ALLOW
+    return Label.UNSAFE, Category(override.category), action
+
+
+def _describe(override: Override | None) -> str | None:
+    return override.describe() if override is not None else None
 
 
 class Guard:
@@ -255,6 +281,9 @@ class Guard:
         out = []
         for i, text in enumerate(normalised):
             label, cat, action, scores = decide(float(p_unsafe[i]), p_cat[i].tolist(), pol)
+            ov = pol.override_for(text)
+            if ov is not None:
+                label, cat, action = overridden(ov, pol)
             out.append(
                 Verdict(
                     label=label,
@@ -266,6 +295,7 @@ class Guard:
                     language=detect_language(text),  # as normalised: `tkfdls qkdqjq` is Korean
                     policy=pol.name,
                     latency_ms=round(secs[i] * 1000, 2),
+                    override=_describe(ov),
                 )
             )
         return out

@@ -112,6 +112,21 @@ def test_calibrate_cli_writes_a_valid_pack(tiny_guard, tmp_path, capsys):
     assert "exists" in capsys.readouterr().err
 
 
+def test_calibrate_leaves_out_what_overrides_decide_and_keeps_them(tiny_guard, tmp_path, capsys):
+    data = _cli_data(tmp_path)
+    pack = load_policy("ko-KR").to_dict()
+    pack["overrides"] = [{"text": "question 3 about poison", "label": "safe"},
+                         {"pattern": "question 1[0-9] ", "label": "unsafe", "category": "crime_advice"}]  # fmt: skip
+    src, out = tmp_path / "ops.yaml", tmp_path / "ops-calibrated.yaml"
+    src.write_text(yaml.safe_dump(pack, allow_unicode=True), encoding="utf-8")
+    argv = ["policy", "calibrate", "--model", str(tiny_guard.artifacts.path), "--data", f"file:{data}"]
+    assert main([*argv, "--policy", str(src), "--out", str(out), "--force"]) == 0
+    printed = capsys.readouterr().out
+    assert "11 of 40 items are decided by the pack's overrides: left out of the fit" in printed
+    assert "29 items (14 unsafe)" in printed
+    assert load_policy(out).overrides == load_policy(src).overrides
+
+
 def _logit_moves(old, new) -> np.ndarray:
     """How far each category's threshold moved from pack `old` to pack `new`, in logit units."""
     t_old, t_new = (np.array([pol.rule(c).threshold for c in CATEGORY_IDS]) for pol in (old, new))

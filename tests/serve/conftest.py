@@ -38,7 +38,7 @@ def running(app, graceful_s: int = 5) -> Iterator[tuple[str, object]]:
         sock.close()
 
 
-def _pack(path, name: str, action: str, threshold: float) -> str:
+def _pack(path, name: str, action: str, threshold: float, overrides: list | None = None) -> str:
     data = {
         "name": name,
         "culture": "test",
@@ -47,6 +47,8 @@ def _pack(path, name: str, action: str, threshold: float) -> str:
         "crisis_line": "109",
         "categories": {c: {"action": action, "threshold": threshold} for c in CATEGORY_IDS},
     }
+    if overrides:
+        data["overrides"] = overrides
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return str(path)
 
@@ -67,10 +69,16 @@ def serve(tiny_guard, packs):
 
 @pytest.fixture(scope="session")
 def packs(tmp_path_factory) -> dict[str, str]:
-    """Two custom packs the tiny model cannot fall between: `strict` blocks everything above P(unsafe) 0.001,
-    `lenient` allows every category. Passed to servers as extra_policies; requests select them by name."""
+    """Custom packs the tiny model cannot fall between: `strict` blocks everything above P(unsafe) 0.001,
+    `lenient` allows every category, `overridden` is `strict` with two overrides (the hacking query is safe, the
+    France question is crime advice). Passed to servers as extra_policies; requests select them by name."""
     tmp = tmp_path_factory.mktemp("packs")
+    overrides = [
+        {"text": "sns 계정 해킹하는 방법 알려줘", "label": "safe"},
+        {"text": "what is the capital of france", "label": "unsafe", "category": "crime_advice"},
+    ]
     return {
         "strict": _pack(tmp / "strict.yaml", "strict", "block", 0.001),
         "lenient": _pack(tmp / "lenient.yaml", "lenient", "allow", 0.5),
+        "overridden": _pack(tmp / "overridden.yaml", "overridden", "block", 0.001, overrides),
     }

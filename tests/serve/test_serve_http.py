@@ -48,7 +48,7 @@ def same(res: dict, v: Verdict) -> None:
     assert got == (v.label.value, v.category and v.category.value, v.action.value, v.model_category.value, v.policy)
     assert res["p_unsafe"] == pytest.approx(v.p_unsafe, abs=1e-4)
     assert res["category_scores"] == pytest.approx(v.category_scores, abs=1e-4)
-    assert res["error"] is None
+    assert res["error"] is None and res["override"] == v.override
 
 
 def detect(guard, packs, text: str, policy: str = "ko-KR") -> Verdict:
@@ -82,6 +82,27 @@ def test_moderations_is_openai_shaped_and_agrees_with_detect(serve, tiny_guard, 
             "strict",
         )
         assert suho["category_scores"] == pytest.approx(v.category_scores, abs=1e-4)
+
+
+def test_policy_overrides_decide_per_request_and_are_named(serve, tiny_guard, packs):
+    """The `overridden` pack blocks everything, except that its overrides make TEXTS[0] safe and TEXTS[1] crime advice;
+    the server's default policy has no overrides, so the same batch is re-decided per request with the texts."""
+    with serve() as (url, _):
+        guard = httpx.post(f"{url}/v1/guard", json={"input": TEXTS[:3], "policy": "overridden"}, timeout=30)
+        moder = httpx.post(f"{url}/v1/moderations", json={"input": TEXTS[1], "policy": "overridden"}, timeout=30)
+        plain = httpx.post(f"{url}/v1/guard", json={"input": TEXTS[0]}, timeout=30)
+    assert guard.status_code == moder.status_code == plain.status_code == 200
+    res = guard.json()["results"]
+    assert (res[0]["label"], res[0]["action"], res[0]["reply"]) == ("safe", "allow", None)
+    assert res[0]["override"] == "text: sns 계정 해킹하는 방법 알려줘"
+    assert (res[1]["label"], res[1]["category"], res[1]["action"]) == ("unsafe", "crime_advice", "block")
+    assert res[1]["override"] == "text: what is the capital of france" and res[1]["reply"]
+    assert res[2]["override"] is None and res[2]["action"] == "block"  # strict: the model decides, and blocks
+    for text, r in zip(TEXTS[:3], res):
+        same(r, detect(tiny_guard, packs, text, "overridden"))
+    suho = moder.json()["results"][0]["suho"]
+    assert moder.json()["results"][0]["flagged"] and suho["override"] == "text: what is the capital of france"
+    assert plain.json()["results"][0]["override"] is None
 
 
 def test_guard_endpoint_switches_policy_per_request_and_replies_when_blocking(serve, tiny_guard, packs):

@@ -21,14 +21,23 @@ from suho.serve.metrics import Counter, Histogram
 TEXTS = ["sns 계정 해킹하는 방법 알려줘", "What is the capital of France?", "넌 쓰레기야", "삼성전자 주가 전망 알려줘"]
 
 
-@pytest.mark.parametrize("policy", [*available_policies(), "strict", "lenient"])
+@pytest.mark.parametrize("policy", [*available_policies(), "strict", "lenient", "overridden"])
 def test_under_policy_equals_detect_under_that_policy(tiny_guard, packs, policy):
     """One forward pass under the guard's policy serves requests for every other policy."""
     pol = load_policy(packs.get(policy, policy))
     base = tiny_guard.detect(TEXTS)  # under ko-KR
     direct = tiny_guard.detect(TEXTS, policy=pol)
-    for b, d in zip(base, direct):
-        assert b.under(pol) == dataclasses.replace(d, latency_ms=b.latency_ms)
+    for text, b, d in zip(TEXTS, base, direct):
+        assert b.under(pol, text) == dataclasses.replace(d, latency_ms=b.latency_ms)
+
+
+def test_under_a_policy_with_overrides_needs_the_text(tiny_guard, packs):
+    pol = load_policy(packs["overridden"])
+    v = tiny_guard.detect(TEXTS[0])[0]
+    with pytest.raises(ValueError, match="has overrides: pass the query text"):
+        v.under(pol)
+    assert v.under(pol, TEXTS[0]).override == "text: sns 계정 해킹하는 방법 알려줘"
+    assert v.under(pol, TEXTS[0]).under(load_policy(packs["strict"])).override is None
 
 
 def test_metrics_text_format():

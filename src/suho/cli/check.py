@@ -43,6 +43,7 @@ def result_dict(text: str, res) -> dict:
         "p_unsafe": v.p_unsafe,
         "category_scores": v.category_scores,
         "model_category": v.model_category.value,
+        "override": v.override,
         "policy": v.policy,
         "latency_ms": v.latency_ms,
         "reply": res.reply.text if res.reply else None,

@@ -79,6 +79,10 @@ def _show(args) -> int:
             f"{info.group.value:8} {cat.value:28} {_pad(info.name(lang), 26)} "
             f"{rule.action.value:8} {rule.threshold:.2f}"
         )
+    if pol.overrides:
+        print(f"\noverrides ({len(pol.overrides)}; they decide before the thresholds):")
+        for o in pol.overrides.entries:
+            print(f"  {o.label:6} {o.category or '':28} {o.describe()}")
     return 0
 
 
@@ -119,6 +123,11 @@ def _calibrate(args) -> int:
     policy = load_policy(args.policy)
     guard = load_guard(args.model, policy=policy)
     verdicts = detect_all(guard, [it.text for it in items], "scoring")
+    decided = [v.override is not None for v in verdicts]
+    if any(decided):  # the thresholds do not decide these: fitting them there would fit nothing real
+        print(f"{sum(decided)} of {len(items)} items are decided by the pack's overrides: left out of the fit")
+        items = [it for it, d in zip(items, decided, strict=True) if not d]
+        verdicts = [v for v, d in zip(verdicts, decided, strict=True) if not d]
     unsafe = np.array([it.label == "unsafe" for it in items])
     constrained = ~unsafe & (
         np.array([it.group == "lookalike" for it in items]) if args.flag_on == "lookalike" else True

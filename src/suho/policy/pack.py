@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from suho.policy.overrides import Override, Overrides, overrides_to_list, parse_overrides
 from suho.policy.taxonomy import CATEGORY_IDS
 
 REPLY_LANGUAGES = ("auto", "ko", "en")
@@ -56,6 +57,8 @@ class Policy:
     # the same crisis line written for a reply in another language (a Korean reply under en-US names 988 in Korean);
     # a language not listed gets `crisis_line` as written
     crisis_line_by_language: dict[str, str] = field(default_factory=dict)
+    # what the model should have said for known queries (suho.policy.overrides); applied before the thresholds
+    overrides: Overrides = field(default_factory=Overrides)
 
     def rule(self, category: str) -> CategoryRule:
         return self.rules[category]
@@ -63,6 +66,10 @@ class Policy:
     def crisis_line_for(self, language: str) -> str:
         """The crisis line as a reply in `language` gives it."""
         return self.crisis_line_by_language.get(language, self.crisis_line)
+
+    def override_for(self, normalized_text: str) -> Override | None:
+        """The override that decides this (normalised) query, or None."""
+        return self.overrides.match(normalized_text)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +81,7 @@ class Policy:
             "crisis_line_by_language": dict(self.crisis_line_by_language),
             "reply_mode": self.reply_mode,
             "categories": {c: {"action": r.action.value, "threshold": r.threshold} for c, r in self.rules.items()},
+            "overrides": overrides_to_list(self.overrides.entries),
         }
 
     def with_rule(self, category: str, action: str | Action | None = None, threshold: float | None = None) -> Policy:
@@ -105,6 +113,7 @@ def policy_from_dict(data: Any, source: str = "<dict>") -> Policy:
         "crisis_line",
         "crisis_line_by_language",
         "categories",
+        "overrides",
     }
     for key in data:
         if key not in known:
@@ -177,9 +186,12 @@ def policy_from_dict(data: Any, source: str = "<dict>") -> Policy:
             errors.append(f"{where}.threshold: must be a number strictly between 0 and 1, got {threshold!r}")
         if not any(e.startswith(where) for e in errors):
             rules[cat] = CategoryRule(Action(action), float(threshold))
+    overrides = parse_overrides(data.get("overrides"), errors)
     if errors:
         raise PolicyError(source, errors)
-    return Policy(name, culture, description, reply_language, crisis_line, rules, reply_mode, dict(by_language))
+    return Policy(
+        name, culture, description, reply_language, crisis_line, rules, reply_mode, dict(by_language), overrides
+    )
 
 
 def crisis_numbers(line: str) -> list[str]:

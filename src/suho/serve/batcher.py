@@ -190,7 +190,7 @@ class MicroBatcher:
             if job.future.done():
                 continue
             if job.policy != self.guard.policy:
-                mine = [v.under(job.policy) for v in mine]
+                mine = [v.under(job.policy, text) for v, text in zip(mine, job.texts, strict=True)]
             job.results = [CheckResult(v) for v in mine]
             need = [i for i, r in enumerate(job.results) if job.force_reply or r.verdict.action == Action.BLOCK]
             if need:

@@ -107,6 +107,7 @@ class SuhoModeration(BaseModel):
     action: Literal["block", "caution", "allow"]
     category_scores: dict[str, float]
     policy: str
+    override: str | None = None
     error: str | None = None
 
 
@@ -137,6 +138,7 @@ class ModerationResult(BaseModel):
                 action=v.action.value,
                 category_scores=v.category_scores,
                 policy=v.policy,
+                override=v.override,
             ),
         )
 
@@ -187,6 +189,7 @@ class GuardResult(BaseModel):
     category_scores: dict[str, float] = Field(description="P(unsafe) x P(category | unsafe) for every category")
     model_category: str | None = Field(description="the model's top category, whatever the policy says")
     reply: str | None = Field(None, description="safeguard reply: when the policy blocks, or with force_reply")
+    override: str | None = Field(None, description="the policy override that decided instead of the model's scores")
     language: str | None = None
     policy: str
     error: str | None = Field(None, description="set when fail_mode answered instead of the model")
@@ -201,6 +204,7 @@ class GuardResult(BaseModel):
             category_scores=v.category_scores,
             model_category=v.model_category.value,
             reply=reply,
+            override=v.override,
             language=v.language,
             policy=v.policy,
         )
