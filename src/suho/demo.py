@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from suho.cli.policy import _pad
+from suho.policy.pack import policy_from_dict
 
 # (query, what a correct guard says under ko-KR) — harmful, safe look-alikes and ordinary questions
 QUERIES = [
@@ -32,18 +33,39 @@ def main() -> None:
     guard = load_guard()
     print(f"loaded {DEFAULT_MODEL.name} in {time.time() - t0:.1f} s")
     print("✗ marks a verdict that differs from the correct one (ko-KR): the shipped model's known mistakes\n")
+    texts = [q for q, _ in QUERIES]
+    mistakes = []
     for policy in ("ko-KR", "en-US"):
         g = guard.with_policy(policy)
         print(f"== policy {policy}")
-        texts = [q for q, _ in QUERIES]
         for (q, expected), res in zip(QUERIES, g.check(texts)):
             v = res.verdict
-            cat = v.category.value if v.category else "-"
-            mark = "" if policy != "ko-KR" or v.label.value == expected else f"  ✗ should be {expected}"
-            print(f"{_pad(q, 64)} {v.label.value:6} {v.action.value:7} {cat:26} p={v.p_unsafe:.2f}{mark}")
-            if res.reply:
-                print(f"    ↳ {res.reply.text}")
+            wrong = policy == "ko-KR" and v.label.value != expected
+            if wrong:
+                mistakes.append((q, expected, v))
+            _show(q, res, f"  ✗ should be {expected}" if wrong else "")
         print()
+    if not mistakes:
+        return
+    # what an operator can do at once about a mistake they have seen: a pack override (README, *Policies*)
+    data = guard.policy.to_dict()
+    data["overrides"] = [
+        {"text": q, "label": expected, **({"category": v.model_category.value} if expected == "unsafe" else {})}
+        for q, expected, v in mistakes
+    ]
+    fixed = policy_from_dict(data, source="ko-KR + overrides")
+    print("== policy ko-KR with an override for each mistake above (no retraining; see Policies in the README)")
+    for q, res in zip([q for q, _, _ in mistakes], guard.with_policy(fixed).check([q for q, _, _ in mistakes])):
+        _show(q, res, f"  (override: {res.verdict.override})")
+    print()
+
+
+def _show(q: str, res, note: str) -> None:
+    v = res.verdict
+    cat = v.category.value if v.category else "-"
+    print(f"{_pad(q, 64)} {v.label.value:6} {v.action.value:7} {cat:26} p={v.p_unsafe:.2f}{note}")
+    if res.reply:
+        print(f"    ↳ {res.reply.text}")
 
 
 if __name__ == "__main__":

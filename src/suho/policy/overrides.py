@@ -14,8 +14,8 @@ overrides:
     category: uncertain_prediction
 ```
 
-`text` matches the whole query, compared after the guard's normalisation (disguises undone), case folding, and with
-runs of spaces and punctuation read as one space — so `프로세스, 죽이는 법 알려줘!` matches the first entry and
+`text` matches the whole query; both are compared after the guard's normalisation (disguises undone), case folding,
+and with runs of spaces and punctuation read as one space — so `프로세스, 죽이는 법 알려줘!` matches the first entry and
 `리눅스 프로세스 죽이는 법 알려줘` does not. `pattern` is a regular expression searched in the normalised query; it can
 only mark queries unsafe: a pattern that allowed would let through any harmful text that also matched it. An exact
 `text` entry is the most specific, so it wins over a pattern.
@@ -32,14 +32,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from suho.policy.taxonomy import CATEGORY_IDS
+from suho.textnorm import normalize_query
 
 LABELS = ("safe", "unsafe")
 _SEPARATORS = re.compile(r"[\W_]+")
 
 
 def override_key(text: str) -> str:
-    """What an exact `text` override compares: case-folded, with runs of spaces and punctuation as one space."""
+    """What an exact `text` override compares, for text already normalised by the guard: case-folded, with runs of
+    spaces and punctuation as one space."""
     return _SEPARATORS.sub(" ", text.casefold()).strip()
+
+
+def _entry_key(text: str) -> str:
+    """The key of a pack's `text`, normalised as the guard normalises queries (a disguised entry matches too)."""
+    return override_key(normalize_query(text))
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,7 @@ class Overrides:
     entries: tuple[Override, ...] = ()
 
     def __post_init__(self) -> None:
-        by_key = {override_key(o.text): o for o in self.entries if o.text is not None}
+        by_key = {_entry_key(o.text): o for o in self.entries if o.text is not None}
         compiled = tuple((re.compile(o.pattern), o) for o in self.entries if o.pattern is not None)
         object.__setattr__(self, "_by_key", by_key)
         object.__setattr__(self, "_patterns", compiled)
@@ -117,7 +124,7 @@ def parse_overrides(value: Any, errors: list[str]) -> Overrides:
         for key, v in (("text", text), ("pattern", pattern)):
             if v is not None and (not isinstance(v, str) or not v.strip()):
                 errors.append(f"{where}.{key}: must be a non-empty string, got {v!r}")
-        if isinstance(text, str) and text.strip() and not override_key(text):
+        if isinstance(text, str) and text.strip() and not _entry_key(text):
             errors.append(f"{where}.text: has no letters or digits to match, got {text!r}")
         if label not in LABELS:
             errors.append(f"{where}.label: must be safe or unsafe, got {label!r}")
@@ -141,7 +148,7 @@ def parse_overrides(value: Any, errors: list[str]) -> Overrides:
             continue
         entry = Override(label, category, text, pattern)
         if text is not None:
-            key = override_key(text)
+            key = _entry_key(text)
             if key in seen:
                 j, first = seen[key]
                 if (first.label, first.category) != (label, category):
