@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from suho.policy.taxonomy import CATEGORY_IDS
@@ -73,6 +73,8 @@ class Overrides:
     """A pack's overrides, indexed for matching (a dict lookup per query, then the patterns in order)."""
 
     entries: tuple[Override, ...] = ()
+    _by_key: dict[str, Override] = field(init=False, repr=False, compare=False)
+    _patterns: tuple[tuple[re.Pattern[str], Override], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_key = {_entry_key(o.text): o for o in self.entries if o.text is not None}
@@ -90,10 +92,10 @@ class Overrides:
         """The override deciding a query (already normalised by the guard), or None."""
         if not self.entries:
             return None
-        hit = self._by_key.get(override_key(normalized_text))  # type: ignore[attr-defined]
+        hit = self._by_key.get(override_key(normalized_text))
         if hit is not None:
             return hit
-        for regex, override in self._patterns:  # type: ignore[attr-defined]
+        for regex, override in self._patterns:
             if regex.search(normalized_text):
                 return override
         return None
