@@ -55,7 +55,8 @@ def main() -> None:
     ]
     fixed = policy_from_dict(data, source="ko-KR + overrides")
     print("== policy ko-KR with an override for each mistake above (no retraining; see Policies in the README)")
-    for q, res in zip([q for q, _, _ in mistakes], guard.with_policy(fixed).check([q for q, _, _ in mistakes])):
+    wrong = [q for q, _, _ in mistakes]
+    for q, res in zip(wrong, guard.with_policy(fixed).check(wrong)):
         _show(q, res, f"  (override: {res.verdict.override})")
     print()
 

@@ -65,11 +65,9 @@ class Verdict:
         A policy with overrides also needs the query `text` (as given to `detect`), to match them."""
         if policy.overrides and text is None:
             raise ValueError(f"policy {policy.name!r} has overrides: pass the query text to match them")
-        ov = policy.override_for(normalize_query(text)) if policy.overrides and text is not None else None
-        if ov is not None:
-            label, category, action = overridden(ov, policy)
-        else:
-            label, category, action, _ = decide(1.0, [self.category_scores[c] for c in CATEGORY_IDS], policy)
+        ov = policy.overrides.match(normalize_query(text)) if policy.overrides else None
+        scores = [self.category_scores[c] for c in CATEGORY_IDS]
+        label, category, action, _ = decide(1.0, scores, policy, ov)
         return replace(self, label=label, category=category, action=action, policy=policy.name, override=_describe(ov))
 
 
@@ -102,10 +100,13 @@ _FALLBACK = {
 
 
 def decide(
-    p_unsafe: float, p_cat: Sequence[float], policy: Policy
+    p_unsafe: float, p_cat: Sequence[float], policy: Policy, override: Override | None = None
 ) -> tuple[Label, Category | None, Action, dict[str, float]]:
-    """Apply a policy to model probabilities. Pure function: unit-tested without a model."""
+    """Apply a policy to model probabilities (or to the pack's `override` for this query, which decides instead of
+    them; the scores are the model's either way). Pure function: unit-tested without a model."""
     scores = {c: float(p_unsafe * p) for c, p in zip(CATEGORY_IDS, p_cat)}
+    if override is not None:
+        return (*overridden(override, policy), scores)
     for action_set, action in (({Action.BLOCK}, Action.BLOCK), ({Action.BLOCK, Action.CAUTION}, Action.CAUTION)):
         cats = [c for c in CATEGORY_IDS if policy.rule(c).action in action_set]
         if not cats:
@@ -280,10 +281,8 @@ class Guard:
         p_unsafe, p_cat, secs = self._probabilities(normalised)
         out = []
         for i, text in enumerate(normalised):
-            label, cat, action, scores = decide(float(p_unsafe[i]), p_cat[i].tolist(), pol)
-            ov = pol.override_for(text)
-            if ov is not None:
-                label, cat, action = overridden(ov, pol)
+            ov = pol.overrides.match(text)
+            label, cat, action, scores = decide(float(p_unsafe[i]), p_cat[i].tolist(), pol, ov)
             out.append(
                 Verdict(
                     label=label,

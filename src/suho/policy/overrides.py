@@ -27,7 +27,6 @@ caution), and none at all if the policy allows that category.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,7 +125,8 @@ def parse_overrides(value: Any, errors: list[str]) -> Overrides:
         for key, v in (("text", text), ("pattern", pattern)):
             if v is not None and (not isinstance(v, str) or not v.strip()):
                 errors.append(f"{where}.{key}: must be a non-empty string, got {v!r}")
-        if isinstance(text, str) and text.strip() and not _entry_key(text):
+        key = _entry_key(text) if isinstance(text, str) and text.strip() else None
+        if key == "":
             errors.append(f"{where}.text: has no letters or digits to match, got {text!r}")
         if label not in LABELS:
             errors.append(f"{where}.label: must be safe or unsafe, got {label!r}")
@@ -149,8 +149,7 @@ def parse_overrides(value: Any, errors: list[str]) -> Overrides:
         if len(errors) > n_errors:
             continue
         entry = Override(label, category, text, pattern)
-        if text is not None:
-            key = _entry_key(text)
+        if key is not None:
             if key in seen:
                 j, first = seen[key]
                 if (first.label, first.category) != (label, category):
@@ -159,7 +158,3 @@ def parse_overrides(value: Any, errors: list[str]) -> Overrides:
             seen[key] = (i, entry)
         entries.append(entry)
     return Overrides(tuple(entries))
-
-
-def overrides_to_list(overrides: Iterable[Override]) -> list[dict[str, str]]:
-    return [o.to_dict() for o in overrides]

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from suho.policy.overrides import Override, Overrides, overrides_to_list, parse_overrides
+from suho.policy.overrides import Overrides, parse_overrides
 from suho.policy.taxonomy import CATEGORY_IDS
 
 REPLY_LANGUAGES = ("auto", "ko", "en")
@@ -67,10 +67,6 @@ class Policy:
         """The crisis line as a reply in `language` gives it."""
         return self.crisis_line_by_language.get(language, self.crisis_line)
 
-    def override_for(self, normalized_text: str) -> Override | None:
-        """The override that decides this (normalised) query, or None."""
-        return self.overrides.match(normalized_text)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -81,7 +77,7 @@ class Policy:
             "crisis_line_by_language": dict(self.crisis_line_by_language),
             "reply_mode": self.reply_mode,
             "categories": {c: {"action": r.action.value, "threshold": r.threshold} for c, r in self.rules.items()},
-            "overrides": overrides_to_list(self.overrides.entries),
+            "overrides": [o.to_dict() for o in self.overrides.entries],
         }
 
     def with_rule(self, category: str, action: str | Action | None = None, threshold: float | None = None) -> Policy:
