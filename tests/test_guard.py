@@ -187,6 +187,15 @@ def test_one_long_sentence_is_cut_into_overlapping_pieces(tiny_guard):
     assert len(windows) == len(range(0, n - SENTENCE_TOKENS + SENTENCE_STRIDE, SENTENCE_STRIDE)) > 2
 
 
+def test_windows_needed_counts_the_windows_detection_reads_without_the_model(tiny_guard):
+    texts = ["sns 계정 해킹하는 방법 알려줘", _long_text(120), " ".join(f"word{i}" for i in range(600)), _long_text(7)]
+    counts = [tiny_guard.windows_needed(t) for t in texts]
+    assert counts == [len(tiny_guard._windows(normalize_query(t))) for t in texts]
+    assert counts[0] == counts[3] == 1 and counts[1] == 120 and counts[2] > 2
+    disguised = ("해킹방법" + "\u200b" * 12) * 25  # zero-width characters: long as typed, short once normalised
+    assert len(tiny_guard._pieces(disguised)) > 1 and tiny_guard.windows_needed(disguised) == 1
+
+
 def test_text_beyond_the_window_limit_is_a_clear_error(tiny_guard):
     with pytest.raises(ValueError, match=f"at most {MAX_WINDOWS}"):
         tiny_guard.detect(_long_text(MAX_WINDOWS + 5))

@@ -179,6 +179,13 @@ class Guard:
             ids = ids[:half] + ids[-(MAX_PROMPT_TOKENS - half) :]
         return ids
 
+    def windows_needed(self, text: str) -> int:
+        """How many detection windows `text` takes (1 unless it is over WINDOW_TOKENS tokens; see `_windows`), without
+        running the model: a server screens requests with it before they reach the model."""
+        text = normalize_query(text)
+        n_tokens = len(prompt_ids(self.tokenizer, text)) - self._template_tokens
+        return 1 if n_tokens <= WINDOW_TOKENS else len(self._pieces(text))
+
     def _windows(self, text: str) -> list[list[int]]:
         """Detection inputs for one text: the whole prompt, or for a long text one short window per sentence.
 
@@ -191,18 +198,7 @@ class Guard:
         n_tokens = len(whole) - self._template_tokens
         if n_tokens <= WINDOW_TOKENS:
             return [whole + [self.tmap.unsafe]]
-        pieces = []
-        for sent in _SENTENCE_END.split(text):
-            if not sent.strip():
-                continue
-            enc = self.tokenizer(sent, add_special_tokens=False, return_offsets_mapping=True)
-            spans = enc["offset_mapping"]
-            if len(spans) <= SENTENCE_TOKENS:
-                pieces.append((sent, len(spans)))
-                continue
-            for start in range(0, len(spans) - SENTENCE_TOKENS + SENTENCE_STRIDE, SENTENCE_STRIDE):
-                end = min(start + SENTENCE_TOKENS, len(spans)) - 1
-                pieces.append((sent[spans[start][0] : spans[end][1]], end - start + 1))
+        pieces = self._pieces(text)
         if len(pieces) > MAX_WINDOWS:
             raise ValueError(
                 f"text of {len(text)} characters ({n_tokens} tokens) needs {len(pieces)} windows; the guard reads at "
@@ -215,6 +211,23 @@ class Guard:
                 piece = pieces[i - 1][0] + " " + piece
             out.append(prompt_ids(self.tokenizer, piece) + [self.tmap.unsafe])
         return out
+
+    def _pieces(self, text: str) -> list[tuple[str, int]]:
+        """A long text's sentences (a sentence over SENTENCE_TOKENS cut into overlapping pieces), each with its
+        token count: one detection window ends at each."""
+        pieces = []
+        for sent in _SENTENCE_END.split(text):
+            if not sent.strip():
+                continue
+            enc = self.tokenizer(sent, add_special_tokens=False, return_offsets_mapping=True)
+            spans = enc["offset_mapping"]
+            if len(spans) <= SENTENCE_TOKENS:
+                pieces.append((sent, len(spans)))
+                continue
+            for start in range(0, len(spans) - SENTENCE_TOKENS + SENTENCE_STRIDE, SENTENCE_STRIDE):
+                end = min(start + SENTENCE_TOKENS, len(spans)) - 1
+                pieces.append((sent[spans[start][0] : spans[end][1]], end - start + 1))
+        return pieces
 
     @torch.inference_mode()
     def _score(self, seqs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, float]]]:

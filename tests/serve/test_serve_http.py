@@ -173,6 +173,42 @@ def test_every_size_limit_answers_413_naming_it(serve):
     assert at_limit.status_code == 200
 
 
+def _sentences(n: int) -> str:
+    return " ".join(f"문장{i} 이야기 {i % 89}." for i in range(n))
+
+
+@pytest.mark.parametrize("mode", ["closed", "open"])
+def test_texts_needing_too_many_windows_get_413_before_the_model_never_fail_mode(serve, tiny_guard, mode):
+    long, short = _sentences(60), _sentences(20)
+    assert tiny_guard.windows_needed(long) == 60 and tiny_guard.windows_needed(short) == 20
+    degenerate = ("sns 계정 해킹하는 방법 알려줘. " + "가. " * 1400)[:4000]  # within max_chars, 1,300+ sentences
+    with serve(fail_mode=mode, max_windows=50) as (url, _):
+        one = httpx.post(f"{url}/v1/moderations", json={"input": ["sns 계정 해킹하는 방법 알려줘", long]})
+        together = httpx.post(f"{url}/v1/guard", json={"input": [short, short, short]})
+        fits = httpx.post(f"{url}/v1/guard", json={"input": [short, short]})
+        metrics = httpx.get(f"{url}/metrics").text
+    with serve(fail_mode=mode, max_windows=5000) as (url, _):
+        huge = httpx.post(f"{url}/v1/moderations", json={"input": ["hi", degenerate]})
+    assert one.status_code == together.status_code == huge.status_code == 413
+    assert one.json()["error"]["code"] == "max_windows" and one.json()["error"]["param"] == "input[1]"
+    assert "max_windows is 50" in one.json()["error"]["message"]
+    assert together.json()["error"]["param"] == "input"
+    assert "60 detection windows in all" in together.json()["error"]["message"]
+    assert huge.json()["error"]["param"] == "input[1]" and "at most 1024 per text" in huge.json()["error"]["message"]
+    assert fits.status_code == 200 and [r["error"] for r in fits.json()["results"]] == [None, None]
+    assert metric(metrics, "suho_failed_inputs_total", reason="inference_error") == 0
+
+
+def test_moderations_generate_no_reply_they_would_not_return(serve):
+    with serve() as (url, _):
+        mod = httpx.post(f"{url}/v1/moderations", json={"input": ["a", "b"], "policy": "strict"})
+        before = metric(httpx.get(f"{url}/metrics").text, "suho_replies_total")
+        gd = httpx.post(f"{url}/v1/guard", json={"input": ["a", "b"], "policy": "strict"})
+        after = metric(httpx.get(f"{url}/metrics").text, "suho_replies_total")
+    assert all(r["suho"]["action"] == "block" for r in mod.json()["results"])
+    assert before == 0 and after == 2 and all(r["reply"] for r in gd.json()["results"])
+
+
 MALFORMED = [
     ("/v1/guard", b'{"input": "hi"', None, "malformed JSON at character"),
     ("/v1/guard", {"input": 123}, "input", "input must be a string or a list of strings, got number"),

@@ -40,6 +40,20 @@ def test_under_a_policy_with_overrides_needs_the_text(tiny_guard, packs):
     assert v.under(pol, TEXTS[0]).under(load_policy(packs["strict"])).override is None
 
 
+def test_screen_windows_refuses_a_text_over_the_guard_limit_then_a_request_over_max_windows():
+    from suho.guard import MAX_WINDOWS
+    from suho.serve.batcher import screen_windows
+
+    assert screen_windows([1, 1, 30], 32) is None
+    total = screen_windows([1, 2, 30], 32)
+    assert total.param == "input" and "33 detection windows in all (input[2] 30" in str(total)
+    assert "max_windows is 32" in str(total)
+    one = screen_windows([40], 32)
+    assert one.param == "input[0]" and "max_windows is 32" in str(one)
+    huge = screen_windows([1, MAX_WINDOWS + 1], 10 * MAX_WINDOWS)
+    assert huge.param == "input[1]" and f"at most {MAX_WINDOWS} per text" in str(huge)
+
+
 def test_metrics_text_format():
     c = Counter("x_total", "Things.", ("kind",))
     c.inc('a"b')

@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 
 from suho.guard import CheckResult, Guard
 from suho.policy import Policy, available_policies, load_policy
-from suho.serve.batcher import InferenceError, MicroBatcher, NotReady, Overloaded
+from suho.serve.batcher import InferenceError, MicroBatcher, NotReady, Overloaded, TooManyWindows
 from suho.serve.metrics import Metrics
 from suho.serve.schemas import (
     ErrorResponse,
@@ -74,6 +74,7 @@ class _Service:
             max_batch_size=settings.max_batch_size,
             max_wait_ms=settings.max_wait_ms,
             max_queue=settings.max_queue,
+            max_windows=settings.max_windows,
         )
         self.policies: dict[str, Policy] = {}
         self.default_policy: Policy | None = None
@@ -138,20 +139,24 @@ class _Service:
                 )
 
     async def check(
-        self, endpoint: str, texts: list[str], policy_name: str | None, force_reply: bool
+        self, endpoint: str, texts: list[str], policy_name: str | None, force_reply: bool, replies: bool = True
     ) -> tuple[Policy, list[CheckResult] | None, str | None]:
-        """(policy, results, None), or (policy, None, error) when fail_mode answers instead of the model."""
+        """(policy, results, None), or (policy, None, error) when fail_mode answers instead of the model. `replies`:
+        whether blocked texts get a safeguard reply (an endpoint that does not return one passes False)."""
         self.check_limits(texts)
         t0 = time.perf_counter()
         try:
             policy = self.policy(policy_name)
             results = await asyncio.wait_for(
-                self.batcher.check(texts, policy, force_reply=force_reply), self.settings.request_timeout_s
+                self.batcher.check(texts, policy, force_reply=force_reply, replies=replies),
+                self.settings.request_timeout_s,
             )
         except NotReady as exc:
             raise ApiError(
                 503, str(exc), type_="service_unavailable", code="not_ready", headers={"Retry-After": "5"}
             ) from exc
+        except TooManyWindows as exc:
+            raise ApiError(413, str(exc), param=exc.param, code="max_windows") from exc
         except Overloaded as exc:
             raise ApiError(
                 503, f"server busy: {exc}", type_="service_unavailable", code="max_queue", headers={"Retry-After": "1"}
@@ -329,7 +334,7 @@ def create_app(guard: Guard | Callable[[], Guard], settings: ServeSettings | Non
     @app.post("/v1/moderations", response_model=ModerationResponse, responses=errors)
     async def moderations(req: ModerationRequest) -> ModerationResponse:
         """OpenAI-compatible moderation; `flagged` follows the policy, `suho` carries our own verdict."""
-        policy, results, error = await svc.check("/v1/moderations", req.input, req.policy, force_reply=False)
+        policy, results, error = await svc.check("/v1/moderations", req.input, req.policy, False, replies=False)
         if error is not None:
             out = [ModerationResult.failed(error, policy.name, fail_closed) for _ in req.input]
         else:

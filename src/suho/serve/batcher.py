@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-from suho.guard import CheckResult, Guard
+from suho.guard import MAX_WINDOWS, CheckResult, Guard
 from suho.policy import Action, Policy
 from suho.serve.metrics import Metrics
 
@@ -36,6 +36,39 @@ class InferenceError(RuntimeError):
     def __init__(self, cause: BaseException):
         super().__init__(f"{type(cause).__name__}: {cause}")
         self.kind = type(cause).__name__
+
+
+class TooManyWindows(RuntimeError):
+    """A request's texts need more detection windows than the guard reads per text or the server allows per request;
+    refused before any forward pass (the app answers 413, never fail_mode)."""
+
+    def __init__(self, message: str, param: str):
+        super().__init__(message)
+        self.param = param
+
+
+def screen_windows(counts: list[int], max_windows: int) -> TooManyWindows | None:
+    """Why a request whose texts need `counts` detection windows is refused, or None when it is not."""
+    worst = max(range(len(counts)), key=counts.__getitem__)
+    if counts[worst] > MAX_WINDOWS:
+        return TooManyWindows(
+            f"input[{worst}] needs {counts[worst]} detection windows (one per sentence of a text over 224 tokens); the "
+            f"guard reads at most {MAX_WINDOWS} per text: split it (e.g. per message)",
+            f"input[{worst}]",
+        )
+    if counts[worst] > max_windows:
+        return TooManyWindows(
+            f"input[{worst}] needs {counts[worst]} detection windows (one per sentence of a text over 224 tokens); "
+            f"max_windows is {max_windows}: split it (e.g. per message) over requests",
+            f"input[{worst}]",
+        )
+    if sum(counts) > max_windows:
+        return TooManyWindows(
+            f"input needs {sum(counts)} detection windows in all (input[{worst}] {counts[worst]}; one per sentence of "
+            f"a text over 224 tokens, else one per text); max_windows is {max_windows}: spread the texts over requests",
+            "input",
+        )
+    return None
 
 
 class Overloaded(RuntimeError):
@@ -51,18 +84,28 @@ class _Job:
     texts: list[str]
     policy: Policy
     force_reply: bool
+    replies: bool
     future: asyncio.Future
     results: list[CheckResult] = dataclasses.field(default_factory=list)
     replies_left: int = 0
 
 
 class MicroBatcher:
-    def __init__(self, metrics: Metrics, *, max_batch_size: int = 32, max_wait_ms: float = 5.0, max_queue: int = 1024):
+    def __init__(
+        self,
+        metrics: Metrics,
+        *,
+        max_batch_size: int = 32,
+        max_wait_ms: float = 5.0,
+        max_queue: int = 1024,
+        max_windows: int = 512,
+    ):
         self.guard: Guard | None = None  # set once loaded; until then `check` raises NotReady
         self.metrics = metrics
         self.max_batch_size = max_batch_size
         self.max_wait_s = max_wait_ms / 1000
         self.max_queue = max_queue
+        self.max_windows = max_windows
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="suho-model")
         self._jobs: deque[_Job] = deque()
         self._replies: deque[tuple[_Job, int]] = deque()
@@ -104,13 +147,17 @@ class MicroBatcher:
         await asyncio.wait([done], timeout=30)
 
     # -- the request side --------------------------------------------------------------------------------------
-    async def check(self, texts: list[str], policy: Policy, *, force_reply: bool = False) -> list[CheckResult]:
-        """`Guard.check(texts, policy=policy, force_reply=...)`, batched with whatever else is waiting."""
+    async def check(
+        self, texts: list[str], policy: Policy, *, force_reply: bool = False, replies: bool = True
+    ) -> list[CheckResult]:
+        """`Guard.check(texts, policy=policy, force_reply=...)`, batched with whatever else is waiting; `replies=False`
+        is `guard.detect` (no reply is generated, for callers that would not return it). Raises TooManyWindows when
+        the texts need more detection windows than allowed (see `screen_windows`)."""
         if not self.ready:
             raise NotReady("the model is still loading" if self.guard is None else "the worker is not running")
         if self._queued and self._queued + len(texts) > self.max_queue:
             raise Overloaded(f"{self._queued} texts already queued; max_queue is {self.max_queue}")
-        job = _Job(list(texts), policy, force_reply, asyncio.get_running_loop().create_future())
+        job = _Job(list(texts), policy, force_reply, replies, asyncio.get_running_loop().create_future())
         self._jobs.append(job)
         self._queued += len(job.texts)
         self._wakeup.set()
@@ -168,7 +215,24 @@ class MicroBatcher:
         self._inflight = batch
         return batch
 
-    async def _detect(self, batch: list[_Job]) -> None:
+    async def _screen(self, batch: list[_Job]) -> list[_Job]:
+        """The jobs of `batch` the model may read: one that needs too many detection windows is refused here, before
+        a forward pass, so it cannot fail or stall its neighbours (counting costs one tokenization per text)."""
+        counts = await self.in_model_thread(lambda: [[self.guard.windows_needed(t) for t in j.texts] for j in batch])
+        kept = []
+        for job, n in zip(batch, counts, strict=True):
+            refused = screen_windows(n, self.max_windows)
+            if refused is None:
+                kept.append(job)
+            elif not job.future.done():
+                job.future.set_exception(refused)
+        return kept
+
+    async def _detect(self, batch: list[_Job], screened: bool = False) -> None:
+        if not screened:
+            batch = await self._screen(batch)
+            if not batch:
+                return
         texts = [t for job in batch for t in job.texts]
         self.metrics.batch_size.observe(len(texts))
         t0 = time.perf_counter()
@@ -177,7 +241,7 @@ class MicroBatcher:
         except Exception as exc:
             if len(batch) > 1:  # isolate the failure: one bad job must not fail its neighbours
                 for job in batch:
-                    await self._detect([job])
+                    await self._detect([job], screened=True)
                 return
             log.error("inference failed on a batch of %d: %s: %s", len(texts), type(exc).__name__, exc)
             self._fail(batch[0], exc)
@@ -192,7 +256,8 @@ class MicroBatcher:
             if job.policy != self.guard.policy:
                 mine = [v.under(job.policy, text) for v, text in zip(mine, job.texts, strict=True)]
             job.results = [CheckResult(v) for v in mine]
-            need = [i for i, r in enumerate(job.results) if job.force_reply or r.verdict.action == Action.BLOCK]
+            blocks = [job.force_reply or r.verdict.action == Action.BLOCK for r in job.results]
+            need = [i for i, b in enumerate(blocks) if b and job.replies]
             if need:
                 job.replies_left = len(need)
                 self._replies.extend((job, i) for i in need)

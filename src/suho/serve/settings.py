@@ -22,6 +22,11 @@ class ServeSettings:
     port: int = _f(8000, "TCP port")
     max_chars: int = _f(4000, "longest accepted input, in characters (413 above)")
     max_inputs: int = _f(64, "most texts in one request (413 above)")
+    max_windows: int = _f(
+        512,
+        "most detection windows one request may take, its texts together (413 above): a text is one window, or one "
+        "per sentence when over 224 tokens (about 26 characters of prose each); bounds a request's model time",
+    )
     max_batch_size: int = _f(32, "most texts in one forward pass (micro-batch)")
     max_wait_ms: float = _f(5.0, "how long a micro-batch waits for more requests before it runs")
     max_queue: int = _f(1024, "most texts waiting for the model; beyond it requests get 503 (try another replica)")
@@ -36,7 +41,7 @@ class ServeSettings:
 
     def __post_init__(self) -> None:
         errors = []
-        for name in ("port", "max_chars", "max_inputs", "max_batch_size", "max_queue"):
+        for name in ("port", "max_chars", "max_inputs", "max_windows", "max_batch_size", "max_queue"):
             value = getattr(self, name)
             least = 0 if name == "port" else 1  # port 0: any free port
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
