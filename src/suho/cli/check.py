@@ -21,8 +21,14 @@ def add_parser(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("texts", nargs="*", help="texts to check")
-    p.add_argument("--file", type=Path, help="JSONL with a 'text' field per line (or plain text, one per line)")
-    p.add_argument("--out", type=Path, help="write one JSON result per line here (with --file)")
+    p.add_argument(
+        "--file",
+        type=Path,
+        help="texts to check: .jsonl/.json with a string field 'text' per row (JSON lines or one JSON array; the row's "
+        "other fields are copied to its result, renamed input_<name> where a result field has that name), or plain "
+        "text, one per line",
+    )
+    p.add_argument("--out", type=Path, help="write one JSON result per line here (never the --file itself)")
     p.add_argument("--model", help="suho model dir (default: $SUHO_MODEL or the shipped models/suho-ko-270m)")
     p.add_argument("--policy", default="ko-KR", help="policy pack name or YAML path (default ko-KR)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a readable verdict")
@@ -37,6 +43,7 @@ def result_dict(text: str, res) -> dict:
     v = res.verdict
     return {
         "text": text,
+        "language": v.language,
         "label": v.label.value,
         "category": v.category.value if v.category else None,
         "action": v.action.value,
@@ -47,25 +54,54 @@ def result_dict(text: str, res) -> dict:
         "policy": v.policy,
         "latency_ms": v.latency_ms,
         "reply": res.reply.text if res.reply else None,
+        "error": None,
     }
 
 
-def _read_texts(path: Path) -> list[str]:
-    texts = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        if path.suffix == ".jsonl":
+MAX_LISTED_ERRORS = 20
+
+
+def read_rows(path: Path) -> list[tuple[str, dict]]:
+    """(where, row) per text of a --file: `where` is `path:line` (or `path[i]` in a JSON array), `row` has a string
+    'text' and whatever else the input row carried. Every bad row is named in one error before anything is checked,
+    so a bulk run never stops half-way on bad input."""
+    raw = path.read_text(encoding="utf-8")
+    if path.suffix not in (".jsonl", ".json"):
+        return [(f"{path}:{n}", {"text": line}) for n, line in enumerate(raw.splitlines(), 1) if line.strip()]
+    items: list[tuple[str, object]] = []
+    errors: list[str] = []
+    if raw.lstrip().startswith("["):  # one JSON array of rows
+        try:
+            array = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not a JSON array: {exc}") from exc
+        items = [(f"{path}[{i}]", row) for i, row in enumerate(array)]
+    else:
+        for n, line in enumerate(raw.splitlines(), 1):
+            if not line.strip():
+                continue
             try:
-                row = json.loads(line)
+                items.append((f"{path}:{n}", json.loads(line)))
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{n}: not JSON: {exc}") from exc
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                raise ValueError(f"{path}:{n}: needs a string field 'text'")
-            texts.append(row["text"])
+                errors.append(f"{path}:{n}: not JSON: {exc}")
+    rows = []
+    for where, row in items:
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            errors.append(f"{where}: needs a string field 'text'")
         else:
-            texts.append(line)
-    return texts
+            rows.append((where, row))
+    if errors:
+        more = f"\n  … and {len(errors) - MAX_LISTED_ERRORS} more" if len(errors) > MAX_LISTED_ERRORS else ""
+        listed = "\n  ".join(errors[:MAX_LISTED_ERRORS])
+        raise ValueError(f"{len(errors)} bad row(s), nothing was checked:\n  {listed}{more}")
+    return rows
+
+
+def output_row(row: dict, result: dict) -> dict:
+    """The result, after the input row's own fields (an id, a label): one the result also names is kept as
+    input_<name>, so nothing of the input is lost."""
+    kept = {(f"input_{k}" if k in result else k): v for k, v in row.items() if k != "text"}
+    return {**kept, **result}
 
 
 def _readable(text: str, res, lang: str) -> str:
@@ -74,6 +110,8 @@ def _readable(text: str, res, lang: str) -> str:
     head = "UNSAFE" if v.flagged else "SAFE"
     cat = f" · {names[v.category].name(lang)} ({v.category.value})" if v.category else ""
     lines = [f"{head} [{v.action.value}]{cat}  P(unsafe)={v.p_unsafe:.3f}  {v.latency_ms:.0f} ms  — {text}"]
+    if v.override:
+        lines.append(f"  decided by the policy's override ({v.override})")
     if res.reply:
         lines.append(f"  ↳ {res.reply.text}")
     return "\n".join(lines)
@@ -85,28 +123,35 @@ def _run(args) -> int:
     from suho.guard import CheckResult, load_guard
 
     if args.file:
-        texts = _read_texts(args.file)
+        if args.out and args.out.resolve() == args.file.resolve():
+            raise ValueError(f"--out {args.out} is the --file itself: it would be overwritten; write elsewhere")
+        rows = read_rows(args.file)
     else:
         texts = args.texts or (
             [line for line in sys.stdin.read().splitlines() if line.strip()] if not sys.stdin.isatty() else []
         )
-    if not texts:
+        for i, text in enumerate(texts, 1):
+            if not text.strip():
+                raise ValueError(f"text {i} is empty or whitespace only")
+        rows = [(f"text {i}", {"text": t}) for i, t in enumerate(texts, 1)]
+    if not rows:
         raise ValueError("no texts: pass TEXT arguments, --file, or lines on standard input")
     guard = load_guard(args.model, policy=args.policy, batch_size=args.batch_size, **engine_kwargs(args))
     lang = "ko" if guard.policy.culture.startswith("ko") else "en"
     out = args.out.open("w", encoding="utf-8") if args.out else None
     failed = 0
     try:
-        bar = tqdm(total=len(texts), desc="check", disable=len(texts) < 64, file=sys.stderr)
-        for start in range(0, len(texts), 256):
-            chunk = texts[start : start + 256]
-            for text, res in zip(chunk, _check_chunk(guard, chunk, args)):
-                row = result_dict(text, res) if isinstance(res, CheckResult) else {"text": text, "error": res}
+        bar = tqdm(total=len(rows), desc="check", disable=len(rows) < 64, file=sys.stderr)
+        for start in range(0, len(rows), 256):
+            chunk = rows[start : start + 256]
+            for (_, row), res in zip(chunk, _check_chunk(guard, chunk, args)):
+                text = row["text"]
+                result = result_dict(text, res) if isinstance(res, CheckResult) else {"text": text, "error": res}
                 failed += isinstance(res, str)
                 if out:
-                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    out.write(json.dumps(output_row(row, result), ensure_ascii=False) + "\n")
                 elif args.json:
-                    print(json.dumps(row, ensure_ascii=False))
+                    print(json.dumps(output_row(row, result), ensure_ascii=False))
                 else:
                     print(_readable(text, res, lang) if isinstance(res, CheckResult) else f"ERROR — {res}")
             bar.update(len(chunk))
@@ -116,14 +161,14 @@ def _run(args) -> int:
             out.close()
     if failed:
         print(
-            f"suho check: {failed} of {len(texts)} text(s) could not be checked (rows with an 'error')", file=sys.stderr
+            f"suho check: {failed} of {len(rows)} text(s) could not be checked (rows with an 'error')", file=sys.stderr
         )
     return 1 if failed else 0
 
 
-def _check_chunk(guard, chunk: list[str], args) -> list:
-    """CheckResults for a chunk; if one text is refused (e.g. too long), the others are checked one by one and the
-    refused one gets its error message instead, so a bulk run loses nothing."""
+def _check_chunk(guard, chunk: list[tuple[str, dict]], args) -> list:
+    """CheckResults for a chunk of (where, row); a text the guard refuses (empty, too long) gets its error message,
+    naming where it came from, and the others are still checked, so a bulk run loses nothing."""
     from suho.guard import CheckResult
 
     def run(texts):
@@ -131,13 +176,16 @@ def _check_chunk(guard, chunk: list[str], args) -> list:
             return [CheckResult(v) for v in guard.detect(texts)]
         return guard.check(texts, force_reply=args.force_reply)
 
+    blank = {i for i, (_, row) in enumerate(chunk) if not row["text"].strip()}
+    out: list = [f"{chunk[i][0]}: text is empty or whitespace only" if i in blank else None for i in range(len(chunk))]
+    todo = [i for i in range(len(chunk)) if i not in blank]
     try:
-        return run(chunk)
+        for i, res in zip(todo, run([chunk[i][1]["text"] for i in todo]) if todo else []):
+            out[i] = res
     except (ValueError, TypeError):
-        out = []
-        for text in chunk:
+        for i in todo:
             try:
-                out.append(run([text])[0])
+                out[i] = run([chunk[i][1]["text"]])[0]
             except (ValueError, TypeError) as exc:
-                out.append(str(exc))
-        return out
+                out[i] = f"{chunk[i][0]}: {exc}"
+    return out
