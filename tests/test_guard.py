@@ -76,6 +76,9 @@ def test_bad_input_is_a_clear_error(tiny_guard):
         tiny_guard.detect(["ok", "   "])
     with pytest.raises(TypeError, match=r"texts\[0\] must be a str"):
         tiny_guard.detect([b"bytes"])
+    for wrong, name in ((b"bytes", "bytes"), (None, "NoneType"), (7, "int")):
+        with pytest.raises(TypeError, match=f"texts must be a str or a sequence of str, got {name}"):
+            tiny_guard.check(wrong)
     assert tiny_guard.detect([]) == []
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -285,7 +285,7 @@ class Guard:
 
     def detect(self, texts: str | Sequence[str], policy: str | Policy | None = None) -> list[Verdict]:
         """One Verdict per text (a single string gives a one-item list)."""
-        texts = [texts] if isinstance(texts, str) else list(texts)
+        texts = _as_list(texts)
         pol = load_policy(policy) if policy is not None else self.policy
         if not texts:
             return []
@@ -383,7 +383,7 @@ class Guard:
         """Detect, then generate a reply where the policy blocks (or for every text with force_reply)."""
         pol = load_policy(policy) if policy is not None else self.policy
         verdicts = self.detect(texts, policy=pol)
-        texts = [texts] if isinstance(texts, str) else list(texts)
+        texts = _as_list(texts)
         results = []
         for text, v in zip(texts, verdicts):
             need = force_reply or v.action == Action.BLOCK
@@ -403,6 +403,15 @@ def has_crisis_line(reply: str, crisis_line: str) -> bool:
 def _looping(gen: list[int], n: int = 6) -> bool:
     """True when the last n tokens repeat the n before them (greedy decoding stuck in a loop)."""
     return len(gen) >= 2 * n and gen[-n:] == gen[-2 * n : -n]
+
+
+def _as_list(texts: str | Sequence[str]) -> list[str]:
+    """A str is one text; anything else must be a sequence of str (bytes are refused: they would iterate as ints)."""
+    if isinstance(texts, str):
+        return [texts]
+    if isinstance(texts, (bytes, bytearray)) or not isinstance(texts, Iterable):
+        raise TypeError(f"texts must be a str or a sequence of str, got {type(texts).__name__}")
+    return list(texts)
 
 
 def _check_texts(texts: Sequence[str]) -> None:

@@ -123,6 +123,19 @@ def test_unknown_name_suggests(tmp_path):
         load_policy("ko-kr")
 
 
+def test_an_unreadable_pack_file_is_named_in_its_error(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: x\ncategories: [unclosed\n", encoding="utf-8")
+    with pytest.raises(PolicyError, match="not valid YAML") as err:
+        load_policy(broken)
+    assert f"{broken}" in str(err.value).split("not valid YAML")[1] and "<unicode string>" not in str(err.value)
+    utf16 = tmp_path / "utf16.yaml"
+    utf16.write_bytes("name: x\n".encode("utf-16"))
+    with pytest.raises(PolicyError, match="not UTF-8 text") as err:
+        load_policy(utf16)
+    assert str(utf16) in str(err.value)
+
+
 def test_cli_validate_and_show(tmp_path, capsys):
     good = tmp_path / "good.yaml"
     good.write_text(yaml.safe_dump(GOOD, allow_unicode=True), encoding="utf-8")

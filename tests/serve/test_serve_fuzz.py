@@ -66,7 +66,7 @@ def test_any_bytes_get_a_defined_answer(server, raw, endpoint):
 
 def test_invalid_utf8_is_a_400_that_says_so(server):
     r = server.post("/v1/guard", content=b'{"input": "\xff\xfe"}', headers={"Content-Type": "application/json"})
-    assert r.status_code == 400 and r.json()["error"]["message"] == "request body is not valid JSON in UTF-8"
+    assert r.status_code == 400 and r.json()["error"]["message"].startswith("request body is not valid JSON in UTF-8")
 
 
 def test_server_still_serves_after_the_fuzz(server):

@@ -221,7 +221,7 @@ MALFORMED = [
     ("/v1/guard", {"input": "hi", "polcy": "en-US"}, "polcy", "polcy: unknown field"),
     ("/v1/guard", ["hi"], None, "the body must be a JSON object"),
     ("/v1/moderations", {"input": None}, "input", "got null"),
-    ("/v1/moderations", {"input": [{"type": "image_url", "image_url": {}}]}, "input", "only text is supported"),
+    ("/v1/moderations", {"input": [{"type": "image"}]}, "input", '{"type": "text", "text": "..."} part; only text'),
     ("/v1/moderations", {"input": "hi", "model": 5}, "model", "model: Input should be a valid string"),
 ]
 

@@ -221,9 +221,13 @@ def load_policy(name_or_path: str | Path | Policy = "ko-KR") -> Policy:
                     f"shipped: {', '.join(available_policies())}"
                 ],
             )
-        text, source = path.read_text(encoding="utf-8"), str(path)
+        try:
+            text, source = path.read_text(encoding="utf-8"), str(path)
+        except UnicodeDecodeError as exc:
+            raise PolicyError(str(path), [f"<file>: not UTF-8 text: {exc}"]) from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise PolicyError(source, [f"<yaml>: not valid YAML: {exc}"]) from exc
+        where = str(exc).replace('"<unicode string>"', source)  # PyYAML names a parsed string so
+        raise PolicyError(source, [f"<yaml>: not valid YAML: {where}"]) from exc
     return policy_from_dict(data, source)

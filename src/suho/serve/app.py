@@ -297,7 +297,7 @@ async def _on_validation_error(request, exc: RequestValidationError) -> JSONResp
 async def _on_http_error(request, exc: HTTPException) -> JSONResponse:  # 400, 404, 405 in the same error shape
     detail = str(exc.detail)
     if exc.status_code == 400 and detail == "There was an error parsing the body":  # FastAPI's words for bad bytes
-        detail = "request body is not valid JSON in UTF-8"
+        detail = "request body is not valid JSON in UTF-8 (invalid bytes, or nested too deeply)"
     return ApiError(exc.status_code, detail, code=str(exc.status_code), headers=exc.headers).response()
 
 

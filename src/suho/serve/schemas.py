@@ -72,7 +72,7 @@ def _input_texts(value: Any, *, text_parts: bool) -> list[str]:
             if item.get("type") != "text" or not isinstance(item.get("text"), str):
                 raise PydanticCustomError(
                     "input_part",
-                    "{where} must be a string or {{type: text, text: str}}; only text is supported",
+                    '{where} must be a string or a {"type": "text", "text": "..."} part; only text is supported',
                     {"where": where},
                 )
             item = item["text"]
