@@ -50,3 +50,18 @@ sys.exit(main(["serve", "--port", "0"]))
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2, r.stderr
     assert "pip install 'suho[serve]'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_lookup_error_prints_without_the_quotes_of_KeyError(capsys, tmp_path):
+    from suho.cli.main import main
+
+    assert main(["eval", "--benchmark", "en-devv", "--model", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "suho eval: error: unknown benchmark 'en-devv' (did you mean 'en-dev'?)" in err
+
+
+def test_a_missing_model_directory_is_named_as_missing(capsys, tmp_path):
+    from suho.cli.main import main
+
+    assert main(["check", "--model", str(tmp_path / "nope"), "hi"]) == 2
+    assert f"model directory {tmp_path / 'nope'} does not exist" in capsys.readouterr().err

@@ -133,10 +133,15 @@ def test_resume_gives_the_same_model_as_an_uninterrupted_run(tiny_base, suho_hom
     full = train(_cfg(tiny_base, data, tmp_path / "full", epochs=2), progress=lambda m: None, show_bar=False)
     cfg = _cfg(tiny_base, data, tmp_path / "resumed", epochs=2)
     _interrupt_at(monkeypatch, cfg, 7)  # the step-5 checkpoint remains
+    first_session = torch.load(tmp_path / "resumed" / "checkpoint" / "state.pt", weights_only=False)["seconds"]
     msgs = []
     # where a run trains is not what it is: the checkpoint resumes under another device spec ('auto' is the CPU here)
-    resumed = train(dataclasses.replace(cfg, device="auto"), progress=msgs.append, show_bar=False)
+    # nor what it is evaluated on afterwards, nor how often it saves
+    again = dataclasses.replace(cfg, device="auto", dev_file="", save_every=50)
+    resumed = train(again, progress=msgs.append, show_bar=False)
     assert any("resuming from step 5" in m for m in msgs)
+    # the wall time covers both sessions: the first one's is carried in the checkpoint
+    assert json.loads((resumed / "suho_model.json").read_text())["train_seconds"] >= round(first_session, 1) > 0
     a, b = read_guard_artifacts(full), read_guard_artifacts(resumed)
     assert torch.allclose(a.label_rows, b.label_rows, atol=1e-5)
     assert a.meta["device"] == b.meta["device"] == "cpu"
@@ -146,8 +151,45 @@ def test_resume_refuses_a_checkpoint_from_other_data(tiny_base, suho_home, data,
     cfg = _cfg(tiny_base, data, tmp_path / "run", epochs=2)
     _interrupt_at(monkeypatch, cfg, 6)
     data.write_text(data.read_text() + data.read_text().splitlines(keepends=True)[0])
-    with pytest.raises(RuntimeError, match="another config or data"):
+    with pytest.raises(RuntimeError, match=r"other settings \(data \(train_file contents\) differ\)"):
         train(cfg, progress=lambda m: None, show_bar=False)
+    with pytest.raises(RuntimeError, match=r"other settings \(lr, data"):
+        train(dataclasses.replace(cfg, lr=1e-3), progress=lambda m: None, show_bar=False)
+
+
+def test_a_finished_run_is_not_trained_again_and_another_run_may_not_replace_it(tiny_base, suho_home, data, tmp_path):
+    cfg = _cfg(tiny_base, data, tmp_path / "run", epochs=1)
+    path = train(cfg, progress=lambda m: None, show_bar=False)
+    (path / "dev_eval").mkdir()
+    stamp = (path / "adapter_model.safetensors").stat().st_mtime_ns
+    msgs = []
+    assert train(dataclasses.replace(cfg, dev_file=""), progress=msgs.append, show_bar=False) == path
+    assert any("already trained with these settings" in m for m in msgs)
+    assert (path / "adapter_model.safetensors").stat().st_mtime_ns == stamp and (path / "dev_eval").is_dir()
+    with pytest.raises(
+        RuntimeError, match=r"already holds a finished model trained with other settings \(seed differ\)"
+    ):
+        train(dataclasses.replace(cfg, seed=cfg.seed + 1), progress=lambda m: None, show_bar=False)
+    assert (path / "adapter_model.safetensors").stat().st_mtime_ns == stamp
+
+
+def test_bad_data_is_refused_before_the_output_folder_is_made(tiny_base, suho_home, tmp_path, capsys):
+    from suho.cli.main import main
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "ok", "label": "maybe", "language": "en"}\n', encoding="utf-8")
+    out = tmp_path / "never"
+    assert main(["train", "--base", str(tiny_base), "--train-file", str(bad), "--output-dir", str(out)]) == 2
+    assert "bad.jsonl:1" in capsys.readouterr().err and not out.exists()
+
+
+def test_the_dev_file_is_read_before_training(tiny_base, suho_home, data, tmp_path, capsys):
+    from suho.cli.main import main
+
+    out = tmp_path / "run"
+    args = ["train", "--base", str(tiny_base), "--train-file", str(data), "--output-dir", str(out)]
+    assert main([*args, "--dev-file", str(tmp_path / "nodev.jsonl")]) == 2
+    assert "nodev.jsonl" in capsys.readouterr().err and not out.exists()
 
 
 def test_bf16_runs_the_frozen_decoder_in_bf16_and_saves_an_fp32_adapter(

@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except (ValueError, FileNotFoundError, KeyError, RuntimeError) as exc:
         # Expected user errors (bad files, invalid packs, leakage...): a clear message, no traceback.
-        print(f"suho {args.command}: error: {exc}", file=sys.stderr)
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc  # str(KeyError) adds quotes
+        print(f"suho {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 

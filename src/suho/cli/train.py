@@ -25,6 +25,10 @@ def _run(args) -> int:
     from suho.train.trainer import train
 
     cfg = resolve_config(TrainConfig, args.config, args)
+    if cfg.dev_file:  # read now, not after an hour of training
+        from suho.data.schema import read_jsonl
+
+        read_jsonl(cfg.dev_file)
     path = train(cfg, progress=lambda m: print(f"[train] {m}", flush=True))
     if cfg.dev_file:
         from suho.eval.run import evaluate_file

@@ -119,6 +119,8 @@ def write_head_and_meta(
 
 def read_guard_artifacts(path: Path) -> GuardArtifacts:
     path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"model directory {path} does not exist")
     missing = [f for f in (LABEL_FILE, META_FILE, CONFIG_FILE) if not (path / f).is_file()]
     if missing:
         raise FileNotFoundError(f"{path} is not a suho model directory (missing {', '.join(missing)})")

@@ -33,6 +33,9 @@ from suho.train.config import TrainConfig
 from suho.train.swa import RunningMean
 
 CKPT = "checkpoint"
+# what a run is, for resuming and for telling a finished run from another: neither where it runs, nor how often it
+# saves, nor what it is evaluated on afterwards changes the weights it trains
+NOT_IDENTITY = ("device", "threads", "save_every", "dev_file", "output_dir")
 
 
 def file_sha256(path: str | Path) -> str:
@@ -75,7 +78,14 @@ def _trained_weights(model, label_rows: torch.nn.Parameter) -> dict[str, torch.T
 
 
 def _save_checkpoint(
-    out: Path, step: int, weights: dict[str, torch.Tensor], opt, sched, meta: dict, average: RunningMean | None
+    out: Path,
+    step: int,
+    weights: dict[str, torch.Tensor],
+    opt,
+    sched,
+    meta: dict,
+    average: RunningMean | None,
+    seconds: float,
 ) -> None:
     tmp = out / (CKPT + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -88,12 +98,44 @@ def _save_checkpoint(
             "sched": sched.state_dict(),
             "meta": meta,
             "average": average.state_dict() if average is not None else None,
+            "seconds": seconds,
         },
         tmp / "state.pt",
     )
     final = out / CKPT
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
+
+
+def run_identity(cfg: TrainConfig, data_sha256: str) -> dict:
+    return {
+        "config": {k: v for k, v in cfg.to_dict().items() if k not in NOT_IDENTITY},
+        "data_sha256": data_sha256,
+    }
+
+
+def identity_differences(saved: dict, now: dict) -> list[str]:
+    """The config fields (and `data`) in which two runs differ, named for an error message."""
+    a, b = saved.get("config", {}), now["config"]
+    fields = sorted(k for k in set(a) | set(b) if k not in NOT_IDENTITY and a.get(k) != b.get(k))
+    return fields + (["data (train_file contents)"] if saved.get("data_sha256") != now["data_sha256"] else [])
+
+
+def finished_run(out: Path, identity: dict) -> Path | None:
+    """`out/model` when `out` already holds a finished run of this identity; an error when it holds another's."""
+    meta_file = out / "train_meta.json"
+    if not meta_file.is_file() or not (out / "model").is_dir():
+        return None
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    differ = identity_differences(
+        {"config": meta.get("config", {}), "data_sha256": meta.get("train_data_sha256")}, identity
+    )
+    if differ:
+        raise RuntimeError(
+            f"{out} already holds a finished model trained with other settings ({', '.join(differ)} differ); "
+            "choose another --output-dir, or remove it to train again"
+        )
+    return out / "model"
 
 
 def build_examples(records: list[Record], tok, tmap: TokenMap, cfg: TrainConfig) -> list[Example]:
@@ -128,10 +170,14 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
     out = Path(cfg.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-
-    records = read_jsonl(cfg.train_file)
+    records = read_jsonl(cfg.train_file)  # bad rows are named before anything is created or loaded
     data_hash = file_sha256(cfg.train_file)
+    run_meta = run_identity(cfg, data_hash)
+    done = finished_run(out, run_meta)
+    if done is not None:
+        progress(f"{done} is already trained with these settings and data; nothing to do")
+        return done
+    out.mkdir(parents=True, exist_ok=True)
     model, tok, base_dir = load_base(cfg.base, progress=progress)
     manifest = read_manifest(base_dir)
     tmap = ensure_label_tokens(tok, model)
@@ -178,20 +224,20 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
-    # where a run trains is not part of what it is: a checkpoint made on a GPU resumes on the CPU and back
-    run_meta = {
-        "config": {k: v for k, v in cfg.to_dict().items() if k not in ("device", "threads")},
-        "data_sha256": data_hash,
-    }
     weights = _trained_weights(model, label_rows)  # the live tensors: the optimizer updates them in place
     # the weights after steps first..total_steps are averaged (swa_from=0.5 over 2 epochs: the second epoch)
     average = RunningMean(int(cfg.swa_from * total_steps) + 1) if cfg.swa_from else None
     step = 0
+    earlier_seconds = 0.0  # training time of the sessions before a resume
     ckpt = out / CKPT / "state.pt"
     if ckpt.is_file():
         state = torch.load(ckpt, weights_only=False, map_location=device)
-        if state["meta"] != run_meta:
-            raise RuntimeError(f"{ckpt} was made with another config or data; remove {out / CKPT} to start over")
+        differ = identity_differences(state["meta"], run_meta)
+        if differ:
+            raise RuntimeError(
+                f"{ckpt} was made with other settings ({', '.join(differ)} differ); run with those, or remove "
+                f"{out / CKPT} to start over"
+            )
         with torch.no_grad():
             for k, v in state["trainable"].items():
                 weights[k].copy_(v)
@@ -200,6 +246,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
         step = state["step"]
+        earlier_seconds = state.get("seconds", 0.0)
         progress(f"resuming from step {step}/{total_steps}")
 
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
@@ -237,7 +284,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         bar.update(1)
         bar.set_postfix({k: f"{v:.3f}" for k, v in ema.items()})
         if step % cfg.save_every == 0 and step < total_steps:
-            _save_checkpoint(out, step, weights, opt, sched, run_meta, average)
+            _save_checkpoint(out, step, weights, opt, sched, run_meta, average, earlier_seconds + time.time() - start)
     bar.close()
 
     final = out / "model"
@@ -251,7 +298,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         "train_examples": len(examples),
         "train_tokens": n_tokens,
         "steps": step,
-        "train_seconds": round(time.time() - start, 1),
+        "train_seconds": round(earlier_seconds + time.time() - start, 1),  # all sessions of a resumed run
         "final_loss_ema": {k: round(v, 4) for k, v in ema.items()},
         "weights": f"step {step}",
         "config": cfg.to_dict(),
@@ -263,6 +310,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         write_card(out / "last")
         average.copy_into(weights)
         meta["weights"] = f"mean of steps {average.first_step}-{step} ({average.count} steps)"
+    shutil.rmtree(final / "dev_eval", ignore_errors=True)  # an earlier model's results must not describe this one
     save_guard_artifacts(final, model, input_rows, label_rows, reply_vocab, meta)
     write_card(final)  # replaces PEFT's empty template; `suho train` rewrites it with the dev results
     shutil.rmtree(out / CKPT, ignore_errors=True)
