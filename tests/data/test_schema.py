@@ -40,6 +40,8 @@ def test_every_bad_row_is_reported_with_line_and_field(tmp_path):
     assert {(2, "category"), (3, "<json>"), (5, "language"), (5, "extra"), (6, "category"), (7, "text")} <= found
     assert (1, "text") not in found
     assert "bad.jsonl:2: category" in str(err.value)
+    (json_error,) = [m for line, fld, m in err.value.errors if fld == "<json>"]
+    assert json_error == "Expecting property name enclosed in double quotes at character 2"  # no parser 'line 1'
 
 
 def test_defaults_fill_missing_fields(tmp_path):

@@ -169,11 +169,15 @@ def test_connection_errors_are_retried_then_reported():
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    sleeps = Sleeps()
-    with ChatClient(f"http://127.0.0.1:{port}/v1", "m", max_retries=2, sleep=sleeps, timeout=2) as client:
+    sleeps, told = Sleeps(), []
+    url = f"http://127.0.0.1:{port}/v1"
+    with ChatClient(url, "m", max_retries=2, sleep=sleeps, timeout=2, on_retry=told.append) as client:
         with pytest.raises(TeacherError, match="after 3 attempts.*ConnectError"):
             client.chat(MESSAGES)
     assert len(sleeps) == 2
+    # each wait is said as it starts: a dead teacher is not a silent pause
+    assert [t.split("; ")[1] for t in told] == [f"retry 1/2 in {sleeps[0]:.1f} s", f"retry 2/2 in {sleeps[1]:.1f} s"]
+    assert all(t.startswith("teacher: ConnectError") for t in told)
 
 
 def test_a_200_that_is_not_a_completion_is_an_error():

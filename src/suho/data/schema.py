@@ -129,7 +129,7 @@ def read_jsonl(path: Path | str, *, defaults: dict[str, Any] | None = None) -> l
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            errors.append((n, "<json>", str(exc)))
+            errors.append((n, "<json>", f"{exc.msg} at character {exc.pos + 1}"))  # its line is n, not exc.lineno
             continue
         record, errs = validate_row(row, defaults=defaults)
         errors.extend((n, f, m) for f, m in errs)

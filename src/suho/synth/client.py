@@ -102,6 +102,7 @@ class ChatClient:
         backoff_max: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        on_retry: Callable[[str], None] | None = None,
     ) -> None:
         if not base_url:
             raise ValueError("base_url is required (e.g. http://localhost:8000/v1)")
@@ -118,6 +119,7 @@ class ChatClient:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self._sleep = sleep
+        self._on_retry = on_retry  # told of each retry, so a long wait on a dead teacher is not silent
         self._rng = rng or random.Random()
         headers = {"Content-Type": "application/json"}
         key = os.environ.get(api_key_env) if api_key_env else None
@@ -157,7 +159,10 @@ class ChatClient:
                     raise TeacherError(f"teacher {self.url} rejected the request ({last})")
                 wait = _retry_after(resp)
             if attempt < self.max_retries:
-                self._sleep(self._delay(attempt, wait))
+                delay = self._delay(attempt, wait)
+                if self._on_retry is not None:
+                    self._on_retry(f"teacher: {last}; retry {attempt + 1}/{self.max_retries} in {delay:.1f} s")
+                self._sleep(delay)
         raise TeacherError(f"teacher {self.url} failed after {self.max_retries + 1} attempts; last error: {last}")
 
     def _parse(self, resp: httpx.Response) -> ChatResult:

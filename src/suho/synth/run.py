@@ -290,7 +290,12 @@ def synthesize(
         None
         if client
         else ChatClient(
-            cfg.base_url, cfg.model, api_key_env=cfg.api_key_env, timeout=cfg.timeout, max_retries=cfg.max_retries
+            cfg.base_url,
+            cfg.model,
+            api_key_env=cfg.api_key_env,
+            timeout=cfg.timeout,
+            max_retries=cfg.max_retries,
+            on_retry=log,
         )
     )
     teacher: Teacher = client or own  # type: ignore[assignment]
