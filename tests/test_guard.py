@@ -76,9 +76,23 @@ def test_bad_input_is_a_clear_error(tiny_guard):
         tiny_guard.detect(["ok", "   "])
     with pytest.raises(TypeError, match=r"texts\[0\] must be a str"):
         tiny_guard.detect([b"bytes"])
-    for wrong, name in ((b"bytes", "bytes"), (None, "NoneType"), (7, "int")):
+    for wrong, name in ((b"bytes", "bytes"), (None, "NoneType"), (7, "int"), ({"text": "hi"}, "dict")):
         with pytest.raises(TypeError, match=f"texts must be a str or a sequence of str, got {name}"):
             tiny_guard.check(wrong)
+    with pytest.raises(ValueError, match=r"texts\[1\] is not valid Unicode \(a lone surrogate at character 3\)"):
+        tiny_guard.detect(["ok", "abc\ud800def"])
+    for invisible in ("\x00\x00", "\u200b\u200d", "\x01 \x02"):
+        with pytest.raises(ValueError, match="empty once control and zero-width characters are removed"):
+            tiny_guard.detect(invisible)
+    with pytest.raises(TypeError, match="policy must be a pack name, a YAML path or a Policy, got dict"):
+        tiny_guard.detect("hi", policy={"name": "x"})
+    with pytest.raises(ValueError, match="language 'fr' is not a reply language; use one of ko, en"):
+        tiny_guard.respond("hello", category="self_harm", language="fr")
+    texts = ["sns 계정 해킹하는 방법 알려줘", "오늘 날씨 어때?"]
+    from_list = tiny_guard.check(texts)
+    for one_pass in (iter(texts), (t for t in texts)):  # used up once by detect: check must read it once
+        got = tiny_guard.check(one_pass)
+        assert [(r.verdict.p_unsafe, r.reply) for r in got] == [(r.verdict.p_unsafe, r.reply) for r in from_list]
     assert tiny_guard.detect([]) == []
 
 

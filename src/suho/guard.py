@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,7 +28,7 @@ from suho.policy import CATEGORY_IDS, Action, Category, Policy, load_policy
 from suho.policy.overrides import Override
 from suho.policy.pack import crisis_numbers
 from suho.policy.taxonomy import taxonomy
-from suho.textnorm import normalize_query
+from suho.textnorm import normalize_query, text_problem
 
 DEFAULT_MODEL = REPO_ROOT / "models" / "suho-ko-270m"
 MAX_PROMPT_TOKENS = 256  # reply prompts: longer queries keep their head and tail
@@ -345,6 +345,8 @@ class Guard:
             category = verdict.category or verdict.model_category if verdict else self.detect([text])[0].model_category
         cat = Category(category)
         lang = language or self.reply_language(text, pol)
+        if lang not in self.tmap.languages:
+            raise ValueError(f"language {lang!r} is not a reply language; use one of {', '.join(self.tmap.languages)}")
         mode = mode or pol.reply_mode
         line = pol.crisis_line_for(lang)
         if mode == "template":
@@ -382,8 +384,8 @@ class Guard:
     ) -> list[CheckResult]:
         """Detect, then generate a reply where the policy blocks (or for every text with force_reply)."""
         pol = load_policy(policy) if policy is not None else self.policy
+        texts = _as_list(texts)  # once: an iterator would be used up by detect
         verdicts = self.detect(texts, policy=pol)
-        texts = _as_list(texts)
         results = []
         for text, v in zip(texts, verdicts):
             need = force_reply or v.action == Action.BLOCK
@@ -409,7 +411,7 @@ def _as_list(texts: str | Sequence[str]) -> list[str]:
     """A str is one text; anything else must be a sequence of str (bytes are refused: they would iterate as ints)."""
     if isinstance(texts, str):
         return [texts]
-    if isinstance(texts, (bytes, bytearray)) or not isinstance(texts, Iterable):
+    if isinstance(texts, (bytes, bytearray, Mapping)) or not isinstance(texts, Iterable):
         raise TypeError(f"texts must be a str or a sequence of str, got {type(texts).__name__}")
     return list(texts)
 
@@ -418,8 +420,9 @@ def _check_texts(texts: Sequence[str]) -> None:
     for i, t in enumerate(texts):
         if not isinstance(t, str):
             raise TypeError(f"texts[{i}] must be a str, got {type(t).__name__}")
-        if not t.strip():
-            raise ValueError(f"texts[{i}] is empty or whitespace only")
+        problem = text_problem(t)
+        if problem:
+            raise ValueError(f"texts[{i}] {problem}")
 
 
 ENGINES = ("auto", "fast", "hf")

@@ -163,6 +163,20 @@ def load_tables() -> None:
     romaja.load_tables()  # the romanisation reader's tables include the spacing model
 
 
+def text_problem(text: str) -> str | None:
+    """Why `text` cannot be checked (the end of an error message whose caller names the text), or None. One rule for
+    the Python API, the command line and the server, so none of them hands the model what another refuses."""
+    if not text.strip():
+        return "is empty or whitespace only"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: valid in JSON and in a Python str, not a character
+        return f"is not valid Unicode (a lone surrogate at character {exc.start})"
+    if not normalize_query(text).strip():
+        return "is empty once control and zero-width characters are removed"
+    return None
+
+
 def normalize_query(text: str) -> str:
     """The query with disguises undone (see the module docstring); clean text comes back unchanged."""
     t = _INVISIBLE.sub("", text)

@@ -111,3 +111,14 @@ def test_readable_output_names_the_override_that_decided(tiny_guard, tmp_path, c
     assert out[0].startswith("SAFE [allow]")
     assert out[1] == "  decided by the policy's override (text: 프로세스 죽이는 법 알려줘)"
     assert out[2].startswith("UNSAFE [block]") and len(out) == 3
+
+
+def test_a_lone_surrogate_gets_an_error_row_and_the_output_stays_valid_json(tiny_guard, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": 1, "text": "hi"}\n{"id": 2, "text": "abc\\ud800def"}\n{"id": 3, "text": "ok"}\n')
+    out = tmp_path / "out.jsonl"
+    assert _check(tiny_guard, "--file", str(src), "--out", str(out)) == 1
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == [1, 2, 3] and rows[1]["text"] == "abc\ud800def"
+    assert rows[1]["error"] == f"{src}:2: text is not valid Unicode (a lone surrogate at character 3)"
+    assert rows[0]["error"] is None and rows[2]["error"] is None

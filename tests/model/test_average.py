@@ -56,6 +56,17 @@ def test_the_average_is_the_mean_of_the_lora_updates_and_of_the_label_rows(tiny_
     assert meta["train_seconds"] == pytest.approx(2 * src_seconds, abs=0.11)
 
 
+def test_two_seeds_whose_configs_list_target_modules_in_another_order_are_averaged(tiny_guard, tmp_path):
+    a = tiny_guard.artifacts.path
+    b = _second_model(a, tmp_path / "b")
+    cfg = json.loads((b / CONFIG_FILE).read_text())
+    assert len(cfg["target_modules"]) > 1  # PEFT saves the set in whatever order it iterated it
+    (b / CONFIG_FILE).write_text(json.dumps({**cfg, "target_modules": list(reversed(cfg["target_modules"]))}))
+    out = average_guards([a, b], tmp_path / "avg")
+    da, db, davg = _deltas(a), _deltas(b), _deltas(out)
+    assert all(torch.allclose(davg[k], (da[k] + db[k]) / 2, atol=1e-6) for k in davg)
+
+
 def test_the_averaged_model_loads_and_its_merged_weights_are_the_mean(tiny_guard, tmp_path):
     from suho.guard import load_guard
     from suho.model.adapter import load_guard_model

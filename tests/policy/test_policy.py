@@ -118,6 +118,11 @@ def test_with_rule_changes_one_category_at_run_time():
         load_policy("ko-KR").with_rule("crime_advice", threshold=2.0)
 
 
+def test_with_rule_names_an_unknown_category_and_suggests_one():
+    with pytest.raises(PolicyError, match="unknown category 'selfharm' \\(did you mean 'self_harm'\\?\\)"):
+        load_policy("ko-KR").with_rule("selfharm", action="allow")
+
+
 def test_unknown_name_suggests(tmp_path):
     with pytest.raises(PolicyError, match="did you mean 'ko-KR'"):
         load_policy("ko-kr")

@@ -215,6 +215,8 @@ MALFORMED = [
     ("/v1/guard", {"input": ["ok", 5]}, "input", "input[1] must be a string, got number"),
     ("/v1/guard", {"input": ["ok", "  "]}, "input", "input[1] is empty or whitespace only"),
     ("/v1/guard", {"input": []}, "input", "input must not be an empty list"),
+    ("/v1/guard", b'{"input": ["ok", "abc\\ud800def"]}', "input", "input[1] is not valid Unicode (a lone surrogate"),
+    ("/v1/moderations", {"input": "\u0000\u200b"}, "input", "input is empty once control and zero-width characters"),
     ("/v1/guard", {"policy": "ko-KR"}, "input", "input: required field"),
     ("/v1/guard", {"input": "hi", "force_reply": "yes"}, "force_reply", "force_reply: Input should be a valid boolean"),
     ("/v1/guard", {"input": "hi", "policy": 7}, "policy", "policy: Input should be a valid string"),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from suho.cli import add_engine_args, engine_kwargs
 from suho.policy import taxonomy
+from suho.textnorm import text_problem
 
 
 def add_parser(sub) -> None:
@@ -97,6 +98,16 @@ def read_rows(path: Path) -> list[tuple[str, dict]]:
     return rows
 
 
+def json_line(row: dict) -> str:
+    """One JSON line, readable (non-ASCII kept) unless a text holds a lone surrogate, which only an escape can carry."""
+    line = json.dumps(row, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(row)
+    return line
+
+
 def output_row(row: dict, result: dict) -> dict:
     """The result, after the input row's own fields (an id, a label): one the result also names is kept as
     input_<name>, so nothing of the input is lost."""
@@ -131,8 +142,9 @@ def _run(args) -> int:
             [line for line in sys.stdin.read().splitlines() if line.strip()] if not sys.stdin.isatty() else []
         )
         for i, text in enumerate(texts, 1):
-            if not text.strip():
-                raise ValueError(f"text {i} is empty or whitespace only")
+            problem = text_problem(text)
+            if problem:
+                raise ValueError(f"text {i} {problem}")
         rows = [(f"text {i}", {"text": t}) for i, t in enumerate(texts, 1)]
     if not rows:
         raise ValueError("no texts: pass TEXT arguments, --file, or lines on standard input")
@@ -149,9 +161,9 @@ def _run(args) -> int:
                 result = result_dict(text, res) if isinstance(res, CheckResult) else {"text": text, "error": res}
                 failed += isinstance(res, str)
                 if out:
-                    out.write(json.dumps(output_row(row, result), ensure_ascii=False) + "\n")
+                    out.write(json_line(output_row(row, result)) + "\n")
                 elif args.json:
-                    print(json.dumps(output_row(row, result), ensure_ascii=False))
+                    print(json_line(output_row(row, result)))
                 else:
                     print(_readable(text, res, lang) if isinstance(res, CheckResult) else f"ERROR — {res}")
             bar.update(len(chunk))
@@ -176,9 +188,9 @@ def _check_chunk(guard, chunk: list[tuple[str, dict]], args) -> list:
             return [CheckResult(v) for v in guard.detect(texts)]
         return guard.check(texts, force_reply=args.force_reply)
 
-    blank = {i for i, (_, row) in enumerate(chunk) if not row["text"].strip()}
-    out: list = [f"{chunk[i][0]}: text is empty or whitespace only" if i in blank else None for i in range(len(chunk))]
-    todo = [i for i in range(len(chunk)) if i not in blank]
+    problems = [text_problem(row["text"]) for _, row in chunk]
+    out: list = [f"{where}: text {p}" if p else None for (where, _), p in zip(chunk, problems, strict=True)]
+    todo = [i for i, p in enumerate(problems) if not p]
     try:
         for i, res in zip(todo, run([chunk[i][1]["text"] for i in todo]) if todo else []):
             out[i] = res

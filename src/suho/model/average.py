@@ -22,6 +22,12 @@ from suho.model.adapter import ADAPTER_FILE, CONFIG_FILE, read_guard_artifacts, 
 _FREE_KEYS = {"r", "lora_alpha", "base_model_name_or_path", "revision"}
 
 
+def _norm(cfg: dict, key: str):
+    """A config value as compared: PEFT saves target_modules as a set, in whatever order it iterated it."""
+    value = cfg.get(key)
+    return sorted(value) if key == "target_modules" and isinstance(value, list) else value
+
+
 def _scale(cfg: dict) -> float:
     return cfg["lora_alpha"] / cfg["r"]
 
@@ -34,7 +40,7 @@ def _check(cfgs: list[dict], metas: list[dict], paths: list[Path]) -> None:
             raise ValueError(f"{path}: rsLoRA, DoRA and per-module ranks are not supported by averaging")
     first, path0 = cfgs[0], paths[0]
     for cfg, meta, path in zip(cfgs[1:], metas[1:], paths[1:], strict=True):
-        diff = sorted(k for k in set(first) | set(cfg) if k not in _FREE_KEYS and first.get(k) != cfg.get(k))
+        diff = sorted(k for k in set(first) | set(cfg) if k not in _FREE_KEYS and _norm(first, k) != _norm(cfg, k))
         if diff:
             raise ValueError(f"{path} and {path0} differ in their adapter configs ({', '.join(diff)})")
         for key in ("base", "base_weights_sha256", "label_tokens"):

@@ -83,6 +83,10 @@ class Policy:
     def with_rule(self, category: str, action: str | Action | None = None, threshold: float | None = None) -> Policy:
         """A copy with one category changed (run-time policy edits); validates like a loaded pack."""
         data = self.to_dict()
+        if category not in data["categories"]:
+            raise PolicyError(
+                self.name, [f"categories: unknown category {category!r}{_suggest(category, data['categories'])}"]
+            )
         if action is not None:
             data["categories"][category]["action"] = Action(action).value
         if threshold is not None:
@@ -208,6 +212,11 @@ def load_policy(name_or_path: str | Path | Policy = "ko-KR") -> Policy:
     """A shipped pack by name (`ko-KR`, `en-US`) or any YAML file path."""
     if isinstance(name_or_path, Policy):
         return name_or_path
+    if not isinstance(name_or_path, (str, Path)):
+        raise TypeError(
+            f"policy must be a pack name, a YAML path or a Policy, got {type(name_or_path).__name__} "
+            "(a dict: suho.policy.pack.policy_from_dict)"
+        )
     ref = str(name_or_path)
     if ref in available_policies():
         text, source = _packs_dir().joinpath(f"{ref}.yaml").read_text(encoding="utf-8"), ref

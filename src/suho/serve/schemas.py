@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from suho.guard import Verdict
 from suho.policy import CATEGORY_IDS
+from suho.textnorm import text_problem
 
 # OpenAI moderation category keys (omni-moderation), in OpenAI's order.
 OPENAI_CATEGORIES: tuple[str, ...] = (
@@ -80,8 +81,9 @@ def _input_texts(value: Any, *, text_parts: bool) -> list[str]:
             raise PydanticCustomError(
                 "input_item_type", "{where} must be a string, got {got}", {"where": where, "got": _json_type(item)}
             )
-        if not item.strip():
-            raise PydanticCustomError("input_blank", "{where} is empty or whitespace only", {"where": where})
+        problem = text_problem(item)
+        if problem:
+            raise PydanticCustomError("input_text", "{where} {problem}", {"where": where, "problem": problem})
         texts.append(item)
     return texts
 
