@@ -65,3 +65,18 @@ def test_a_missing_model_directory_is_named_as_missing(capsys, tmp_path):
 
     assert main(["check", "--model", str(tmp_path / "nope"), "hi"]) == 2
     assert f"model directory {tmp_path / 'nope'} does not exist" in capsys.readouterr().err
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    # `suho policy show ko-KR | head -1`: the reader leaves after one line
+    proc = subprocess.run(
+        f"{sys.executable} -m suho.cli.main policy show ko-KR | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.stdout.count("\n") == 1 and "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr

@@ -121,3 +121,8 @@ def test_cli_average(tiny_guard, tmp_path, capsys):
     assert (tmp_path / "avg" / ADAPTER_FILE).is_file()
     assert main(["model", "average", str(tmp_path / "bad"), str(a)]) != 0
     assert "at least two" in capsys.readouterr().err
+    stamp = (tmp_path / "avg" / ADAPTER_FILE).stat().st_mtime_ns
+    assert main(["model", "average", str(tmp_path / "avg"), str(a), str(b)]) == 2  # exists: refused, kept
+    assert "exists and is not empty; pass --force" in capsys.readouterr().err
+    assert (tmp_path / "avg" / ADAPTER_FILE).stat().st_mtime_ns == stamp
+    assert main(["model", "average", "--force", str(tmp_path / "avg"), str(a), str(b)]) == 0

@@ -110,6 +110,21 @@ def test_calibrate_cli_writes_a_valid_pack(tiny_guard, tmp_path, capsys):
     assert yaml.safe_load(out.read_text(encoding="utf-8"))["culture"] == "ko-KR"
     assert main([*argv, "--out", str(out)]) == 2  # exists, no --force: refused with a clear error
     assert "exists" in capsys.readouterr().err
+    header = next(line for line in printed.splitlines() if line.startswith("thresholds"))
+    assert header.split().count("flagged") == 1  # the safe-flagged column once, not twice
+
+
+def test_calibrate_cli_checks_its_arguments_before_scoring(tiny_guard, tmp_path, capsys, monkeypatch):
+    import suho.eval.run
+
+    monkeypatch.setattr(suho.eval.run, "detect_all", lambda *a, **k: pytest.fail("scored before the check"))
+    data = _cli_data(tmp_path)
+    argv = ["policy", "calibrate", "--model", str(tiny_guard.artifacts.path), "--data", f"file:{data}"]
+    argv += ["--out", str(tmp_path / "p.yaml")]
+    assert main([*argv, "--max-flag-rate", "1.5"]) == 2
+    assert "--max-flag-rate must be in [0, 1), got 1.5" in capsys.readouterr().err
+    assert main([*argv, "--flag-on", "lookalike"]) == 2
+    assert "pass --max-flag-rate too" in capsys.readouterr().err
 
 
 def test_calibrate_leaves_out_what_overrides_decide_and_keeps_them(tiny_guard, tmp_path, capsys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 SUBCOMMANDS = ("check", "policy", "model", "data", "synth", "train", "eval", "serve")
@@ -36,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `suho policy show ko-KR | head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush does not fail again
+        return 141
     except (ValueError, FileNotFoundError, KeyError, RuntimeError) as exc:
         # Expected user errors (bad files, invalid packs, leakage...): a clear message, no traceback.
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc  # str(KeyError) adds quotes

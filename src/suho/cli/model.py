@@ -29,6 +29,7 @@ def add_parser(sub) -> None:
     )
     avg.add_argument("out", help="directory for the averaged model")
     avg.add_argument("models", nargs="+", help="two or more suho model directories")
+    avg.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
     avg.set_defaults(func=_average)
 
 
@@ -45,6 +46,6 @@ def _prepare(args) -> int:
 def _average(args) -> int:
     from suho.model.average import average_guards
 
-    out = average_guards(args.models, args.out)
+    out = average_guards(args.models, args.out, overwrite=args.force)
     print(f"{out}: the average of {len(args.models)} models")
     return 0

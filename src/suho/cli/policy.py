@@ -119,6 +119,11 @@ def _calibrate(args) -> int:
               "held-out results")  # fmt: skip
     if args.out.exists() and not args.force:
         raise ValueError(f"{args.out} exists; pass --force to overwrite it")
+    # the arguments are checked before the model scores anything (that takes a while)
+    if args.max_flag_rate is not None and not 0.0 <= args.max_flag_rate < 1.0:
+        raise ValueError(f"--max-flag-rate must be in [0, 1), got {args.max_flag_rate:g}")
+    if args.flag_on == "lookalike" and args.max_flag_rate is None:
+        raise ValueError("--flag-on lookalike bounds the flag rate --max-flag-rate sets: pass --max-flag-rate too")
     items = load_benchmark(args.data)
     policy = load_policy(args.policy)
     guard = load_guard(args.model, policy=policy)
@@ -137,10 +142,11 @@ def _calibrate(args) -> int:
     cal = calibrate(scores, policy, max_flag_rate=args.max_flag_rate, shift=args.shift)
     flag_name = "look-alikes flagged" if args.flag_on == "lookalike" else "safe flagged"
     print(f"\n{args.data}: {len(items)} items ({int(unsafe.sum())} unsafe); objective: {cal.objective}\n")
-    print(f"{'thresholds':12} {'weighted F1':>11} {'unsafe recall':>13} {'safe flagged':>12} {flag_name:>19}")
-    _rows(cal.before, cal.after)
+    extra = f" {flag_name:>19}" if args.flag_on == "lookalike" else ""  # else it is the safe-flagged column again
+    print(f"{'thresholds':12} {'weighted F1':>11} {'unsafe recall':>13} {'safe flagged':>12}{extra}")
+    _rows(cal.before, cal.after, args.flag_on == "lookalike")
     print(f"\nheld-out halves (fitted on the other half, mean of {cal.folds} folds):")
-    _rows(cal.heldout_before, cal.heldout_after)
+    _rows(cal.heldout_before, cal.heldout_after, args.flag_on == "lookalike")
     changed = {c: (policy.rule(c).threshold, r.threshold) for c, r in cal.policy.rules.items()
                if r.threshold != policy.rule(c).threshold}  # fmt: skip
     if cal.shift is not None:
@@ -171,7 +177,7 @@ def _change(a, b, flag_name: str) -> str:
     )
 
 
-def _rows(pack, fitted) -> None:
+def _rows(pack, fitted, lookalikes: bool) -> None:
     for label, op in (("pack", pack), ("fitted", fitted)):
-        print(f"{label:12} {op.weighted_f1:11.4f} {op.unsafe_recall:13.4f} {op.safe_flag_rate:12.4f} "
-              f"{op.constrained_flag_rate:19.4f}")  # fmt: skip
+        extra = f" {op.constrained_flag_rate:19.4f}" if lookalikes else ""
+        print(f"{label:12} {op.weighted_f1:11.4f} {op.unsafe_recall:13.4f} {op.safe_flag_rate:12.4f}{extra}")

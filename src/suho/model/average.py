@@ -48,14 +48,17 @@ def _check(cfgs: list[dict], metas: list[dict], paths: list[Path]) -> None:
                 raise ValueError(f"{path} and {path0} differ in {key}: only models of the same base can be averaged")
 
 
-def average_guards(sources: Sequence[str | Path], out: str | Path) -> Path:
-    """Write the average of the guard models in `sources` to `out`; returns `out`."""
+def average_guards(sources: Sequence[str | Path], out: str | Path, *, overwrite: bool = False) -> Path:
+    """Write the average of the guard models in `sources` to `out`; returns `out`. An existing, non-empty `out` is
+    replaced only with `overwrite`."""
     paths = [Path(s) for s in sources]
     if len(paths) < 2:
         raise ValueError("averaging needs at least two models")
     out = Path(out)
     if out.resolve() in {p.resolve() for p in paths}:
         raise ValueError(f"{out} is one of the models averaged: write the average somewhere else")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise ValueError(f"{out} exists and is not empty; pass --force to overwrite it")
     arts = [read_guard_artifacts(p) for p in paths]
     cfgs = [json.loads((p / CONFIG_FILE).read_text(encoding="utf-8")) for p in paths]
     _check(cfgs, [a.meta for a in arts], paths)
