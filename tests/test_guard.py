@@ -213,6 +213,19 @@ def test_windows_needed_counts_the_windows_detection_reads_without_the_model(tin
     assert len(tiny_guard._pieces(disguised)) > 1 and tiny_guard.windows_needed(disguised) == 1
 
 
+def test_detect_steps_scores_a_few_windows_at_a_time_and_ends_with_detect_s_verdicts(tiny_guard):
+    texts = [_long_text(30), "sns 계정 해킹하는 방법 알려줘", _long_text(60)]
+    n = sum(tiny_guard.windows_needed(t) for t in texts)
+    assert n == 91
+    steps = list(tiny_guard.detect_steps(texts, windows_per_step=8))
+    assert steps[:-1] == [None] * 11  # 91 windows in 12 steps of 8: a None after each but the last
+    whole = tiny_guard.detect(texts)
+    for got, want in zip(steps[-1], whole, strict=True):
+        assert (got.label, got.category, got.action) == (want.label, want.category, want.action)
+        assert got.p_unsafe == pytest.approx(want.p_unsafe, abs=1e-4)
+    assert list(tiny_guard.detect_steps([])) == [[]]
+
+
 def test_text_beyond_the_window_limit_is_a_clear_error(tiny_guard):
     with pytest.raises(ValueError, match=f"at most {MAX_WINDOWS}"):
         tiny_guard.detect(_long_text(MAX_WINDOWS + 5))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -269,8 +269,27 @@ class Guard:
 
     def _probabilities(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
         """`probabilities` of texts already normalised."""
+        *_, result = self._probability_steps(texts, None)
+        return result
+
+    def _probability_steps(self, texts: Sequence[str], windows_per_step: int | None):
+        """`_probabilities` scored at most `windows_per_step` windows at a time (None: all at once): yields None
+        after each step but the last, then the result."""
         windows = [self._windows(t) for t in texts]
-        pu, pc, timing = self._score([w for ws in windows for w in ws])
+        flat = [w for ws in windows for w in ws]
+        step = windows_per_step or max(1, len(flat))
+        pu = torch.zeros(len(flat))
+        pc = torch.zeros(len(flat), len(CATEGORY_IDS))
+        timing: list[tuple[tuple[int, int], float]] = [((0, 0), 0.0)] * len(flat)
+        by_length = sorted(range(len(flat)), key=lambda j: len(flat[j]))  # each step's batches pad little, as one run's
+        for first in range(0, len(flat), step):
+            idx = by_length[first : first + step]
+            u, c, t = self._score([flat[j] for j in idx])
+            pu[idx], pc[idx] = u, c
+            for j, (b, dt) in zip(idx, t, strict=True):
+                timing[j] = ((first, b), dt)  # a batch is (step, batch number): counted once per text
+            if first + step < len(flat):
+                yield None
         p_unsafe = torch.zeros(len(texts))
         p_cat = torch.zeros(len(texts), len(CATEGORY_IDS))
         secs = [0.0] * len(texts)
@@ -281,17 +300,30 @@ class Guard:
             p_unsafe[i], p_cat[i] = pu[best], pc[best]
             secs[i] = sum(dict(timing[j] for j in span).values())  # each batch its windows ran in, counted once
             start = span.stop
-        return p_unsafe, p_cat, secs
+        yield p_unsafe, p_cat, secs
 
     def detect(self, texts: str | Sequence[str], policy: str | Policy | None = None) -> list[Verdict]:
         """One Verdict per text (a single string gives a one-item list)."""
+        *_, verdicts = self.detect_steps(texts, policy)
+        return verdicts
+
+    def detect_steps(
+        self, texts: str | Sequence[str], policy: str | Policy | None = None, windows_per_step: int | None = None
+    ) -> Iterator[list[Verdict] | None]:
+        """`detect` in steps of at most `windows_per_step` detection windows: yields None after each step but the
+        last, then the verdicts. A server advances it between other work, so one long text does not hold the model
+        for all its windows; the verdicts are `detect`'s (up to the float noise of other batch shapes)."""
         texts = _as_list(texts)
         pol = load_policy(policy) if policy is not None else self.policy
         if not texts:
-            return []
+            yield []
+            return
         _check_texts(texts)
         normalised = [normalize_query(t) for t in texts]  # once: the model and the language read the same text
-        p_unsafe, p_cat, secs = self._probabilities(normalised)
+        for result in self._probability_steps(normalised, windows_per_step):
+            if result is None:
+                yield None
+        p_unsafe, p_cat, secs = result
         out = []
         for i, text in enumerate(normalised):
             ov = pol.overrides.match(text)
@@ -310,7 +342,7 @@ class Guard:
                     override=_describe(ov),
                 )
             )
-        return out
+        yield out
 
     # -- replies -----------------------------------------------------------------------------------------------
     def reply_language(self, text: str, policy: Policy | None = None) -> str:

@@ -199,6 +199,35 @@ def test_texts_needing_too_many_windows_get_413_before_the_model_never_fail_mode
     assert metric(metrics, "suho_failed_inputs_total", reason="inference_error") == 0
 
 
+def test_a_long_text_takes_turns_so_a_short_request_is_not_held_behind_it(serve, tiny_guard, monkeypatch):
+    long = _sentences(40)  # 40 windows: 10 steps of max_batch_size 4
+    real = tiny_guard._score
+
+    def slow(seqs):
+        time.sleep(0.1)  # every forward pass as slow as a real model's long windows
+        return real(seqs)
+
+    done = {}
+
+    def post(url, name, body):
+        r = httpx.post(f"{url}/v1/guard", json=body, timeout=60)
+        done[name] = (time.monotonic(), r)
+
+    with serve(max_batch_size=4, max_wait_ms=1) as (url, _):
+        monkeypatch.setattr(tiny_guard, "_score", slow)
+        first = threading.Thread(target=post, args=(url, "long", {"input": long}))
+        first.start()
+        time.sleep(0.35)  # the long job has taken a few steps
+        post(url, "short", {"input": "오늘 날씨 어때?"})
+        first.join()
+        monkeypatch.undo()
+    assert done["short"][0] < done["long"][0]  # answered between the long job's steps
+    for name, text in (("long", long), ("short", "오늘 날씨 어때?")):
+        r = done[name][1]
+        assert r.status_code == 200
+        same(r.json()["results"][0], detect(tiny_guard, {}, text))
+
+
 def test_moderations_generate_no_reply_they_would_not_return(serve):
     with serve() as (url, _):
         mod = httpx.post(f"{url}/v1/moderations", json={"input": ["a", "b"], "policy": "strict"})

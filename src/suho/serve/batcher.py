@@ -10,6 +10,10 @@ which every Verdict carries, so one forward pass under the guard's own policy se
 are re-decided under its policy (`Verdict.under`). Replies follow `Guard.check`: generated only where the policy
 blocks or the request forces them, one at a time in the model thread, alternating with detection batches — a burst of
 blocked queries delays detection by at most one generation, and steady detection traffic cannot starve the replies.
+
+A job whose texts need more than `max_batch_size` detection windows (long texts are read one window per sentence) is
+screened first (`max_windows`), then detected in steps of `max_batch_size` windows that take turns with the batches
+and replies (`Guard.detect_steps`), so one long text delays other requests by one step, not by all of its windows.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import dataclasses
 import logging
 import time
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
@@ -109,6 +114,8 @@ class MicroBatcher:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="suho-model")
         self._jobs: deque[_Job] = deque()
         self._replies: deque[tuple[_Job, int]] = deque()
+        # jobs over max_batch_size detection windows, each with its detection advanced one step per round
+        self._long: deque[tuple[_Job, Iterator]] = deque()
         self._inflight: list[_Job] = []
         self._queued = 0  # texts in self._jobs
         self._wakeup = asyncio.Event()
@@ -136,11 +143,12 @@ class MicroBatcher:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        pending = list(self._jobs) + self._inflight + [job for job, _ in self._replies]
+        pending = list(self._jobs) + self._inflight + [job for job, _ in self._replies] + [j for j, _ in self._long]
         for job in pending:
             self._fail(job, NotReady("the service is shutting down"))
         self._jobs.clear()
         self._replies.clear()
+        self._long.clear()
         self._pool.shutdown(wait=False, cancel_futures=True)
         # Let a model call that is still running finish (bounded), so nothing else touches the model meanwhile.
         done = asyncio.get_running_loop().run_in_executor(None, self._pool.shutdown)
@@ -169,7 +177,9 @@ class MicroBatcher:
             try:
                 if self._replies:
                     await self._reply(*self._replies.popleft())
-                if self._jobs or not self._replies:
+                if self._long:
+                    await self._long_step()
+                if self._jobs or not (self._replies or self._long):
                     batch = await self._collect()  # waits for a job when there is nothing else to do
                     if batch:
                         await self._detect(batch)
@@ -222,11 +232,33 @@ class MicroBatcher:
         kept = []
         for job, n in zip(batch, counts, strict=True):
             refused = screen_windows(n, self.max_windows)
-            if refused is None:
+            if refused is not None:
+                if not job.future.done():
+                    job.future.set_exception(refused)
+            elif sum(n) > self.max_batch_size:  # a long job takes turns instead of holding the model for all of it
+                steps = self.guard.detect_steps(job.texts, job.policy, windows_per_step=self.max_batch_size)
+                self._long.append((job, steps))
+            else:
                 kept.append(job)
-            elif not job.future.done():
-                job.future.set_exception(refused)
         return kept
+
+    async def _long_step(self) -> None:
+        """One step (max_batch_size windows) of the oldest long job, then it goes to the back of the line: short
+        batches and replies run between its steps, so a long text delays them by one step, not by all of it."""
+        job, steps = self._long.popleft()
+        if job.future.done():
+            return  # timed out or cancelled: drop the rest of its work
+        self._inflight = [job]
+        try:
+            verdicts = await self.in_model_thread(next, steps)
+        except Exception as exc:
+            log.error("inference failed on a long job of %d: %s: %s", len(job.texts), type(exc).__name__, exc)
+            self._fail(job, exc)
+            return
+        if verdicts is None:
+            self._long.append((job, steps))
+            return
+        self._finish(job, verdicts)
 
     async def _detect(self, batch: list[_Job], screened: bool = False) -> None:
         if not screened:
@@ -251,18 +283,22 @@ class MicroBatcher:
         for job in batch:
             mine = verdicts[start : start + len(job.texts)]
             start += len(job.texts)
-            if job.future.done():
-                continue
             if job.policy != self.guard.policy:
                 mine = [v.under(job.policy, text) for v, text in zip(mine, job.texts, strict=True)]
-            job.results = [CheckResult(v) for v in mine]
-            blocks = [job.force_reply or r.verdict.action == Action.BLOCK for r in job.results]
-            need = [i for i, b in enumerate(blocks) if b and job.replies]
-            if need:
-                job.replies_left = len(need)
-                self._replies.extend((job, i) for i in need)
-            else:
-                job.future.set_result(job.results)
+            self._finish(job, mine)
+
+    def _finish(self, job: _Job, verdicts: list) -> None:
+        """A job's verdicts (under its own policy) are in: answer it, or queue the replies its policy needs."""
+        if job.future.done():
+            return
+        job.results = [CheckResult(v) for v in verdicts]
+        blocks = [job.force_reply or r.verdict.action == Action.BLOCK for r in job.results]
+        need = [i for i, b in enumerate(blocks) if b and job.replies]
+        if need:
+            job.replies_left = len(need)
+            self._replies.extend((job, i) for i in need)
+        else:
+            job.future.set_result(job.results)
 
     async def _reply(self, job: _Job, i: int) -> None:
         if job.future.done():
