@@ -21,10 +21,17 @@ def add_parser(sub) -> None:
     )
     ps = p.add_subparsers(dest="data_command", required=True)
     b = ps.add_parser("build", help="seed files + public corpora -> data/train.jsonl, data/dev.jsonl")
-    b.add_argument("--seed-dir", type=Path, default=REPO_ROOT / "data" / "seed")
-    b.add_argument("--out-dir", type=Path, default=REPO_ROOT / "data")
+    seed_dir = REPO_ROOT / "data" / "seed"
+    b.add_argument("--seed-dir", type=Path, default=seed_dir, help="hand-written seed files (default: %(default)s)")
+    b.add_argument(
+        "--out-dir",
+        type=Path,
+        default=REPO_ROOT / "data",
+        help="where train.jsonl and dev.jsonl are written (default: the repository's own %(default)s, whatever the "
+        "working folder)",
+    )
     b.add_argument("--shared", type=Path, default=None, help="public datasets dir (default ../shared/data)")
-    b.add_argument("--seed", type=int, default=1234)
+    b.add_argument("--seed", type=int, default=1234, help="split and sampling seed (default: %(default)s)")
     b.set_defaults(func=_build)
     s = ps.add_parser("stats", help="counts per category x language x source")
     s.add_argument(
