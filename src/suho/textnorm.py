@@ -172,15 +172,19 @@ def text_problem(text: str) -> str | None:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:  # a lone surrogate: valid in JSON and in a Python str, not a character
         return f"is not valid Unicode (a lone surrogate at character {exc.start})"
-    if not normalize_query(text).strip():
+    if not _visible(text).strip():  # the only step of normalize_query that can empty a text
         return "is empty once control and zero-width characters are removed"
     return None
 
 
+def _visible(text: str) -> str:
+    """The text without zero-width characters and with control characters as spaces."""
+    return _CONTROL.sub(" ", _INVISIBLE.sub("", text))
+
+
 def normalize_query(text: str) -> str:
     """The query with disguises undone (see the module docstring); clean text comes back unchanged."""
-    t = _INVISIBLE.sub("", text)
-    t = _CONTROL.sub(" ", t)
+    t = _visible(text)
     t = _FULLWIDTH.sub(lambda m: " " if m.group(0) == "\u3000" else chr(ord(m.group(0)) - 0xFEE0), t)
     t = plain_letters(t)  # English key words: `b0mb`, `kіll` with a Cyrillic і
     if re.search("[\u1100-\u11ff]", t):  # conjoining jamo (NFD Hangul) -> precomposed syllables

@@ -112,7 +112,7 @@ def _calibrate(args) -> int:
     from suho.eval.benchmarks import BENCHMARKS, load_benchmark
     from suho.eval.run import detect_all
     from suho.guard import load_guard
-    from suho.policy.calibrate import Scores, calibrate
+    from suho.policy.calibrate import Scores, calibrate, check_max_flag_rate
 
     if args.data in BENCHMARKS and BENCHMARKS[args.data].test_set:
         print(f"warning: {args.data} is an evaluation set; results reported on it after calibrating there are not "
@@ -120,8 +120,7 @@ def _calibrate(args) -> int:
     if args.out.exists() and not args.force:
         raise ValueError(f"{args.out} exists; pass --force to overwrite it")
     # the arguments are checked before the model scores anything (that takes a while)
-    if args.max_flag_rate is not None and not 0.0 <= args.max_flag_rate < 1.0:
-        raise ValueError(f"--max-flag-rate must be in [0, 1), got {args.max_flag_rate:g}")
+    check_max_flag_rate(args.max_flag_rate, "--max-flag-rate")
     if args.flag_on == "lookalike" and args.max_flag_rate is None:
         raise ValueError("--flag-on lookalike bounds the flag rate --max-flag-rate sets: pass --max-flag-rate too")
     items = load_benchmark(args.data)

@@ -100,6 +100,12 @@ def operating(scores: Scores, pred: np.ndarray) -> Operating:
     )
 
 
+def check_max_flag_rate(value: float | None, name: str = "max_flag_rate") -> None:
+    """A flag-rate bound must be a share below 1 (callers check it before scoring anything, which takes a while)."""
+    if value is not None and not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value:g}")
+
+
 def calibrate(
     scores: Scores,
     policy: Policy,
@@ -112,8 +118,7 @@ def calibrate(
     shift_grid: tuple[float, ...] = SHIFT_GRID,
 ) -> Calibration:
     """Fit the thresholds (see the module docstring) and estimate on held-out halves whether that helps."""
-    if max_flag_rate is not None and not 0.0 <= max_flag_rate < 1.0:
-        raise ValueError(f"max_flag_rate must be in [0, 1), got {max_flag_rate}")
+    check_max_flag_rate(max_flag_rate)
     if max_flag_rate is not None and not scores.constrained.any():
         raise ValueError("max_flag_rate needs constrained safe items, and the data has none")
     if not scores.unsafe.any() or scores.unsafe.all():

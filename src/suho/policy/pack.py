@@ -234,9 +234,12 @@ def load_policy(name_or_path: str | Path | Policy = "ko-KR") -> Policy:
             text, source = path.read_text(encoding="utf-8"), str(path)
         except UnicodeDecodeError as exc:
             raise PolicyError(str(path), [f"<file>: not UTF-8 text: {exc}"]) from exc
+    loader = yaml.SafeLoader(text)
+    loader.name = source  # its error marks name the file, not "<unicode string>"
     try:
-        data = yaml.safe_load(text)
+        data = loader.get_single_data()
     except yaml.YAMLError as exc:
-        where = str(exc).replace('"<unicode string>"', source)  # PyYAML names a parsed string so
-        raise PolicyError(source, [f"<yaml>: not valid YAML: {where}"]) from exc
+        raise PolicyError(source, [f"<yaml>: not valid YAML: {exc}"]) from exc
+    finally:
+        loader.dispose()
     return policy_from_dict(data, source)

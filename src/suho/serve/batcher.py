@@ -55,16 +55,12 @@ class TooManyWindows(RuntimeError):
 def screen_windows(counts: list[int], max_windows: int) -> TooManyWindows | None:
     """Why a request whose texts need `counts` detection windows is refused, or None when it is not."""
     worst = max(range(len(counts)), key=counts.__getitem__)
-    if counts[worst] > MAX_WINDOWS:
-        return TooManyWindows(
-            f"input[{worst}] needs {counts[worst]} detection windows (one per sentence of a text over 224 tokens); the "
-            f"guard reads at most {MAX_WINDOWS} per text: split it (e.g. per message)",
-            f"input[{worst}]",
-        )
-    if counts[worst] > max_windows:
+    if counts[worst] > min(MAX_WINDOWS, max_windows):
+        over = MAX_WINDOWS < counts[worst]
+        limit = f"the guard reads at most {MAX_WINDOWS} per text" if over else f"max_windows is {max_windows}"
         return TooManyWindows(
             f"input[{worst}] needs {counts[worst]} detection windows (one per sentence of a text over 224 tokens); "
-            f"max_windows is {max_windows}: split it (e.g. per message) over requests",
+            f"{limit}: split it (e.g. per message)",
             f"input[{worst}]",
         )
     if sum(counts) > max_windows:
@@ -181,6 +177,7 @@ class MicroBatcher:
                     await self._long_step()
                 if self._jobs or not (self._replies or self._long):
                     batch = await self._collect()  # waits for a job when there is nothing else to do
+                    batch = await self._screen(batch) if batch else batch
                     if batch:
                         await self._detect(batch)
             except Exception as exc:  # a bug here must not stop the service: fail what was in flight, go on
@@ -260,11 +257,7 @@ class MicroBatcher:
             return
         self._finish(job, verdicts)
 
-    async def _detect(self, batch: list[_Job], screened: bool = False) -> None:
-        if not screened:
-            batch = await self._screen(batch)
-            if not batch:
-                return
+    async def _detect(self, batch: list[_Job]) -> None:
         texts = [t for job in batch for t in job.texts]
         self.metrics.batch_size.observe(len(texts))
         t0 = time.perf_counter()
@@ -273,7 +266,7 @@ class MicroBatcher:
         except Exception as exc:
             if len(batch) > 1:  # isolate the failure: one bad job must not fail its neighbours
                 for job in batch:
-                    await self._detect([job], screened=True)
+                    await self._detect([job])
                 return
             log.error("inference failed on a batch of %d: %s: %s", len(texts), type(exc).__name__, exc)
             self._fail(batch[0], exc)
@@ -292,8 +285,11 @@ class MicroBatcher:
         if job.future.done():
             return
         job.results = [CheckResult(v) for v in verdicts]
-        blocks = [job.force_reply or r.verdict.action == Action.BLOCK for r in job.results]
-        need = [i for i, b in enumerate(blocks) if b and job.replies]
+        need = [
+            i
+            for i, r in enumerate(job.results)
+            if job.replies and (job.force_reply or r.verdict.action == Action.BLOCK)
+        ]
         if need:
             job.replies_left = len(need)
             self._replies.extend((job, i) for i in need)
