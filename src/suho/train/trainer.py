@@ -114,11 +114,12 @@ def run_identity(cfg: TrainConfig, data_sha256: str) -> dict:
     }
 
 
-def identity_differences(saved: dict, now: dict) -> list[str]:
-    """The config fields (and `data`) in which two runs differ, named for an error message."""
-    a, b = saved.get("config", {}), now["config"]
-    fields = sorted(k for k in set(a) | set(b) if k not in NOT_IDENTITY and a.get(k) != b.get(k))
-    return fields + (["data (train_file contents)"] if saved.get("data_sha256") != now["data_sha256"] else [])
+def identity_differences(config: dict, data_sha256: str | None, now: dict) -> list[str]:
+    """The config fields (and `data`) in which a saved run (its config and data hash) differs from `now`, named for
+    an error message."""
+    b = now["config"]
+    fields = sorted(k for k in set(config) | set(b) if k not in NOT_IDENTITY and config.get(k) != b.get(k))
+    return fields + (["data (train_file contents)"] if data_sha256 != now["data_sha256"] else [])
 
 
 def finished_run(out: Path, identity: dict) -> Path | None:
@@ -127,9 +128,7 @@ def finished_run(out: Path, identity: dict) -> Path | None:
     if not meta_file.is_file() or not (out / "model").is_dir():
         return None
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    differ = identity_differences(
-        {"config": meta.get("config", {}), "data_sha256": meta.get("train_data_sha256")}, identity
-    )
+    differ = identity_differences(meta.get("config", {}), meta.get("train_data_sha256"), identity)
     if differ:
         raise RuntimeError(
             f"{out} already holds a finished model trained with other settings ({', '.join(differ)} differ); "
@@ -232,7 +231,7 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
     ckpt = out / CKPT / "state.pt"
     if ckpt.is_file():
         state = torch.load(ckpt, weights_only=False, map_location=device)
-        differ = identity_differences(state["meta"], run_meta)
+        differ = identity_differences(state["meta"]["config"], state["meta"]["data_sha256"], run_meta)
         if differ:
             raise RuntimeError(
                 f"{ckpt} was made with other settings ({', '.join(differ)} differ); run with those, or remove "
