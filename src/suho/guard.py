@@ -22,7 +22,7 @@ from suho.data.schema import Label
 from suho.lang import detect_language
 from suho.model.adapter import decoder, load_guard_model, output_matrix
 from suho.model.fast import FastGemma3
-from suho.model.format import prompt_ids
+from suho.model.format import WINDOW_TOKENS, prompt_ids
 from suho.paths import REPO_ROOT
 from suho.policy import CATEGORY_IDS, Action, Category, Policy, load_policy
 from suho.policy.overrides import Override
@@ -32,7 +32,8 @@ from suho.textnorm import normalize_query, text_problem
 
 DEFAULT_MODEL = REPO_ROOT / "models" / "suho-ko-270m"
 MAX_PROMPT_TOKENS = 256  # reply prompts: longer queries keep their head and tail
-WINDOW_TOKENS = 224  # detection: a text up to this many tokens is read whole, longer ones sentence by sentence
+# detection: a text up to WINDOW_TOKENS tokens (or the model's own `whole_tokens`) is read whole, longer ones sentence
+# by sentence
 SENTENCE_TOKENS = 96  # a window: one sentence plus the one before it, at most this many tokens
 SENTENCE_STRIDE = 64  # a sentence longer than SENTENCE_TOKENS is cut into pieces overlapping by 32 tokens
 MAX_WINDOWS = 1024  # ~27k characters of Korean prose (26 per window, measured); longer is an error, not a cut
@@ -153,6 +154,7 @@ class Guard:
         self._eot_row = int((self._reply_vocab == tmap.end_of_turn).nonzero()[0, 0])
         self._pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         self._template_tokens = len(prompt_ids(tokenizer, ""))  # BOS + chat turn around the query
+        self.whole_tokens = int(artifacts.meta.get("whole_tokens", WINDOW_TOKENS))
 
     @property
     def name(self) -> str:
@@ -180,11 +182,11 @@ class Guard:
         return ids
 
     def windows_needed(self, text: str) -> int:
-        """How many detection windows `text` takes (1 unless it is over WINDOW_TOKENS tokens; see `_windows`), without
+        """How many detection windows `text` takes (1 unless it is over `whole_tokens` tokens; see `_windows`), without
         running the model: a server screens requests with it before they reach the model."""
         text = normalize_query(text)
         n_tokens = len(prompt_ids(self.tokenizer, text)) - self._template_tokens
-        return 1 if n_tokens <= WINDOW_TOKENS else len(self._pieces(text))
+        return 1 if n_tokens <= self.whole_tokens else len(self._pieces(text))
 
     def _windows(self, text: str) -> list[list[int]]:
         """Detection inputs for one text: the whole prompt, or for a long text one short window per sentence.
@@ -196,7 +198,7 @@ class Guard:
         """
         whole = prompt_ids(self.tokenizer, text)  # the common case: one tokenization, one window
         n_tokens = len(whole) - self._template_tokens
-        if n_tokens <= WINDOW_TOKENS:
+        if n_tokens <= self.whole_tokens:
             return [whole + [self.tmap.unsafe]]
         pieces = self._pieces(text)
         if len(pieces) > MAX_WINDOWS:

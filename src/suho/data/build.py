@@ -11,10 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from suho.data.jailbreak import build_jailbreaks
 from suho.data.normalize import near_duplicates, near_matches, norm_key
 from suho.data.obfuscate import balancing_chosung, training_variants
 from suho.data.schema import Label, Record, read_jsonl, write_jsonl
 from suho.data.sources import SOURCES, eval_texts, read_source
+from suho.data.traffic import TEAM_SOURCE, reserved_texts
+from suho.data.traffic import draw as draw_traffic
 from suho.paths import REPO_ROOT, shared_data_dir
 
 SEED_SOURCE = "suho-seed"
@@ -80,6 +83,9 @@ class BuildReport:
     obfuscated: int = 0
     dropped: Counter = field(default_factory=Counter)  # reason -> count
     near_duplicate_examples: list[str] = field(default_factory=list)
+    traffic: int = 0  # rows added by the traffic stage (suho.data.traffic)
+    jailbreak: int = 0  # wrapped rows added by the jailbreak stage (suho.data.jailbreak)
+    benchmarks: dict[str, int] = field(default_factory=dict)  # held-out benchmark -> rows
 
 
 def read_seed(seed_dir: Path) -> list[Record]:
@@ -180,8 +186,12 @@ def build(
     near_dup_threshold: float = 0.8,
     obfuscated: tuple[int, int] = (OBFUSCATED_UNSAFE, OBFUSCATED_SAFE),
     balance_chosung: bool = BALANCE_CHOSUNG,
+    traffic: bool = True,
+    eval_dir: Path | None = None,
     progress: Callable[[str], None] = print,
 ) -> BuildReport:
+    """Seed rows + capped public corpora -> train/dev; then (with `traffic`) the real-traffic stage, which adds
+    train-only rows and writes its held-out benchmarks to `out_dir/benchmarks/`."""
     root = shared or shared_data_dir()
     rng = random.Random(seed)
     report = BuildReport()
@@ -243,11 +253,148 @@ def build(
         train = train + extra_rows
     if any(obfuscated) or extra_rows:
         random.Random(seed + 1).shuffle(train)
+    benches: dict[str, list[Record]] = {}
+    if traffic:
+        reserved = reserved_texts(eval_dir) if eval_dir else reserved_texts()
+        train, dev = drop_reserved(train, report, reserved), drop_reserved(dev, report, reserved)
+        added, benches = add_traffic(train, dev, root, seed, {**forbidden, **reserved}, report, progress)
+        wrapped = add_jailbreaks(train + added, dev, benches, seed, {**forbidden, **reserved}, report, progress)
+        train = train + added + wrapped
+        random.Random(seed + 5).shuffle(train)
+        forbidden = {**forbidden, **reserved, **{f"benchmark {k}": [r.text for r in v] for k, v in benches.items()}}
     check_leakage(train, {**forbidden, "dev": [r.text for r in dev]})
     report.train = write_jsonl(Path(out_dir) / "train.jsonl", train)
     report.dev = write_jsonl(Path(out_dir) / "dev.jsonl", dev)
+    for name, rows in sorted(benches.items()):
+        report.benchmarks[name] = write_jsonl(Path(out_dir) / "benchmarks" / f"{name}.jsonl", rows)
     progress(f"wrote {report.train} train + {report.dev} dev rows to {out_dir}")
     return report
+
+
+RESERVED_NEAR = 0.45  # char-3-gram Jaccard above which a row counts as a near copy of an evaluation item
+
+
+def drop_reserved(rows: list[Record], report: BuildReport, reserved: dict[str, list[str]]) -> list[Record]:
+    """`rows` without exact or near copies of reserved benchmark items (rows written before those sets were reserved:
+    dropping them after the split leaves every other row, and dev's order, as it was)."""
+    keys = {norm_key(t) for texts in reserved.values() for t in texts}
+    bad = {i for i, r in enumerate(rows) if norm_key(r.text) in keys}
+    for texts in reserved.values():
+        bad |= {i for i, _, _ in near_matches([r.text for r in rows], texts, RESERVED_NEAR)}
+    report.dropped["copy of a reserved benchmark item"] += len(bad)
+    return [r for i, r in enumerate(rows) if i not in bad]
+
+
+def add_traffic(
+    train: list[Record],
+    dev: list[Record],
+    root: Path,
+    seed: int,
+    forbidden: dict[str, list[str]],
+    report: BuildReport,
+    progress: Callable[[str], None],
+) -> tuple[list[Record], dict[str, list[Record]]]:
+    """The traffic stage's train rows and benchmarks, deduplicated against everything before it.
+
+    Team-written rows that copy an evaluation item (exactly or nearly) are an error; public rows that do are dropped.
+    A held-out row whose text is also a training row leaves its benchmark, so benchmarks stay unseen.
+    """
+    split = draw_traffic(root, seed + 10)
+    team = [r for r in split.train if r.source == TEAM_SOURCE]
+    team += [r for rows in split.benchmarks.values() for r in rows if r.source == TEAM_SOURCE]
+    check_leakage(team, forbidden)
+    check_near_copies(team, forbidden, RESERVED_NEAR)
+    seen = {norm_key(r.text) for r in train + dev}
+    eval_keys = {norm_key(t) for texts in forbidden.values() for t in texts}
+    near_eval: set[int] = set()
+    for texts in forbidden.values():
+        near_eval |= {i for i, _, _ in near_matches([r.text for r in split.train], texts, RESERVED_NEAR)}
+    added: list[Record] = []
+    for i, r in enumerate(split.train):
+        k = norm_key(r.text)
+        if not k:
+            continue
+        if k in eval_keys or i in near_eval:
+            report.dropped["traffic: copy of an evaluation item"] += 1
+        elif k in seen:
+            report.dropped["traffic: duplicate"] += 1
+        else:
+            seen.add(k)
+            added.append(r)
+    dups = near_duplicates(
+        [r.text for r in added], threshold=0.8, groups=[f"{r.label.value}:{r.category}" for r in added]
+    )
+    drop = {i for i, _, _ in dups}
+    report.dropped["traffic: near duplicate"] += len(drop)
+    added = [r for i, r in enumerate(added) if i not in drop]
+    benches: dict[str, list[Record]] = {}
+    for name, rows in sorted(split.benchmarks.items()):
+        kept, keys = [], set()
+        for r in rows:
+            k = norm_key(r.text)
+            if k and k not in seen and k not in keys and k not in eval_keys:
+                keys.add(k)
+                kept.append(r)
+        benches[name] = kept
+    benches["comments-ko"] = comments_benchmark(root, seen, seed)
+    report.traffic = len(added)
+    progress(
+        f"traffic stage: {len(added)} train rows; held out " + ", ".join(f"{k} {len(v)}" for k, v in benches.items())
+    )
+    return added, benches
+
+
+# held-out benchmarks whose rows (requests never trained on) are wrapped for the jailbreak benchmarks
+JAILBREAK_REQUESTS_FROM = ("redteam-ko", "redteam-en", "real-ko", "real-en", "lookalike-en")
+
+
+def add_jailbreaks(
+    train: list[Record],
+    dev: list[Record],
+    benches: dict[str, list[Record]],
+    seed: int,
+    forbidden: dict[str, list[str]],
+    report: BuildReport,
+    progress: Callable[[str], None],
+) -> list[Record]:
+    """Wrapped training rows (suho.data.jailbreak); adds the jailbreak-ko/-en benchmarks to `benches`."""
+    held = [r for name in JAILBREAK_REQUESTS_FROM for r in benches.get(name, [])]
+    jb = build_jailbreaks(train, held, seed + 30)
+    if not jb.train:
+        return []
+    check_leakage(jb.train, forbidden)
+    check_near_copies([r for r in jb.train if "jb:rule_only" in r.tags], forbidden, RESERVED_NEAR)
+    seen = {norm_key(r.text) for r in train + dev}
+    wrapped = []
+    for r in jb.train:
+        k = norm_key(r.text)
+        if k not in seen:
+            seen.add(k)
+            wrapped.append(r)
+    for name, rows in jb.benchmarks.items():
+        benches[name] = [r for r in rows if norm_key(r.text) not in seen]
+    report.jailbreak = len(wrapped)
+    progress(
+        f"jailbreak stage: {len(wrapped)} wrapped train rows; held out "
+        + ", ".join(f"{k} {len(v)}" for k, v in jb.benchmarks.items())
+    )
+    return wrapped
+
+
+COMMENTS_HELDOUT = {"beep": 1000, "hatescore": 500}
+
+
+def comments_benchmark(root: Path, seen: set[str], seed: int) -> list[Record]:
+    """Korean online comments (BEEP!, HateScore's online comments) that no training or dev row holds."""
+    rng = random.Random(seed + 20)
+    out: list[Record] = []
+    for name, n in COMMENTS_HELDOUT.items():
+        rows = [r for r in read_source(name, root) if norm_key(r.text) not in seen]
+        if name == "hatescore":
+            rows = [r for r in rows if r.notes != "규칙 기반 생성" and "lookalike" not in r.tags]
+        rng.shuffle(rows)
+        out += [replace(r, split="eval") for r in rows[:n]]
+    return out
 
 
 def stats(records: list[Record]) -> dict[str, Counter]:

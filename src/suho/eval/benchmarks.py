@@ -153,6 +153,114 @@ def _square() -> list[Item]:
     return out
 
 
+# -- held-out slices written by `suho data build` (data/benchmarks/): never trained on ------------------------------
+BUILT_DIR = REPO_ROOT / "data" / "benchmarks"
+
+
+def _built(name: str) -> list[Item]:
+    path = BUILT_DIR / f"{name}.jsonl"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `suho data build` to write the held-out benchmarks")
+    items = []
+    for r in read_jsonl(path):
+        family = next((t[3:] for t in r.tags if t.startswith("jb:")), None)
+        if family:
+            group = f"{family} · {r.label.value}"
+        elif r.notes and r.source == "suho-team" and not r.notes.startswith("twin of"):
+            group = f"{r.notes} · {r.label.value}"
+        else:
+            group = f"{r.source} · {r.label.value}"
+        items.append(Item(r.text, r.label.value, r.category, r.language, group))
+    return items
+
+
+for _name, _desc in {
+    "real-ko": "real Korean user text never trained on (health Q&A-site questions, messenger chat, styled chat, movie "
+    "reviews): all safe; report the flagged rate",
+    "real-en": "real English user prompts never trained on (ToxicChat non-toxic, ShareGPT first turns, innocuous "
+    "red-team openers): all safe; report the flagged rate",
+    "redteam-ko": "human-phrased Korean harmful requests never trained on (team-written, indirect/polite/story/opinion "
+    "forms, each with its safe twin; machine-translated red-team prompts): recall, and the twins' flagged rate",
+    "redteam-en": "human red-team requests never trained on (Anthropic red-team openers, Do-Not-Answer, CatQA, "
+    "CoCoNot, ToxicChat), reviewed by the team: recall",
+    "comments-ko": "Korean online comments never trained on (BEEP! news comments, HateScore online comments): "
+    "weighted F1",
+    "long-ko": "team-written long Korean texts never trained on (pastes, code, emails, venting, victims' stories; "
+    "harm anywhere in the text)",
+    "lookalike-en": "English safe prompts that look unsafe, never trained on (CoCoNot contrast, OKTest): flagged rate",
+    "jailbreak-ko": "held-out Korean jailbreak templates wrapped around held-out requests, unsafe and safe alike, plus "
+    "held-out rule-only prompts; group = 'tactic family · label'",
+    "jailbreak-en": "the same in English",
+}.items():
+    register(_name, _desc, test_set=True)(lambda n=_name: _built(n))
+
+
+# -- reserved public benchmarks (data/eval/, see its README): never trained on -------------------------------------
+EVAL_DIR = REPO_ROOT / "data" / "eval"
+
+
+def _eval_csv(name: str) -> list[dict]:
+    with (EVAL_DIR / name).open(encoding="utf-8-sig") as fh:
+        return list(csv.DictReader(fh))
+
+
+@register(
+    "multijail-ko",
+    "MultiJail (Deng et al. 2024), Korean: human red-team prompts translated by people; all unsafe (recall)",
+    test_set=True,
+)
+def _multijail_ko() -> list[Item]:
+    return [Item(r["ko"], "unsafe", None, "ko", r["tags"].strip("[]'")) for r in _eval_csv("multijail.csv")]
+
+
+@register("multijail-en", "MultiJail, the English originals; all unsafe (recall)", test_set=True)
+def _multijail_en() -> list[Item]:
+    return [Item(r["en"], "unsafe", None, "en", r["tags"].strip("[]'")) for r in _eval_csv("multijail.csv")]
+
+
+@register(
+    "harmbench",
+    "HarmBench text behaviours (standard and copyright; contextual rows with their context "
+    "first); all unsafe (recall); group = semantic category",
+    test_set=True,
+)
+def _harmbench() -> list[Item]:
+    out = []
+    for r in _eval_csv("harmbench_behaviors_text_all.csv"):
+        text = f"{r['ContextString']}\n\n{r['Behavior']}" if r["ContextString"] else r["Behavior"]
+        out.append(Item(text, "unsafe", None, "en", r["SemanticCategory"]))
+    return out
+
+
+@register(
+    "jbb",
+    "JailbreakBench behaviours: 100 harmful (unsafe) and 100 benign twins (safe); weighted F1; group = JBB category",
+    test_set=True,
+)
+def _jbb() -> list[Item]:
+    harmful = [Item(r["goal"], "unsafe", None, "en", r["category"]) for r in _eval_csv("jbb_harmful.csv")]
+    return harmful + [Item(r["goal"], "safe", None, "en", r["category"]) for r in _eval_csv("jbb_benign.csv")]
+
+
+@register(
+    "jbb-attacks",
+    "JailbreakBench's published attack prompts (PAIR, GCG, JBC, random search) wrapping its "
+    "harmful behaviours; all unsafe (recall); group = attack method",
+    test_set=True,
+)
+def _jbb_attacks() -> list[Item]:
+    with (EVAL_DIR / "jbb_attack_prompts.jsonl").open(encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh if line.strip()]
+    return [Item(r["prompt"], "unsafe", None, "en", r["method"]) for r in rows]
+
+
+@register(
+    "sst", "SimpleSafetyTests: 100 clearly harmful prompts; all unsafe (recall); group = harm area", test_set=True
+)
+def _sst() -> list[Item]:
+    return [Item(r["prompts_final"], "unsafe", None, "en", r["harm_area"]) for r in _eval_csv("simplesafetytests.csv")]
+
+
 def load_benchmark(name: str) -> list[Item]:
     """A registered benchmark, or `file:PATH.jsonl` for any file in the suho schema."""
     if name.startswith("file:"):

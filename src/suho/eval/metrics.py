@@ -47,6 +47,16 @@ def bootstrap_f1(y_true: Sequence[str], y_pred: Sequence[str], n: int = 1000, se
     return float(lo), float(hi)
 
 
+def flagged_by_category(categories: Sequence[str | None]) -> dict[str, float]:
+    """Share of safe items flagged in each category (None: not flagged), largest first."""
+    n = len(categories)
+    counts: dict[str, int] = defaultdict(int)
+    for c in categories:
+        if c is not None:
+            counts[c] += 1
+    return {c: k / n for c, k in sorted(counts.items(), key=lambda kv: -kv[1])} if n else {}
+
+
 def category_table(true_cats: Sequence[str], pred_cats: Sequence[str], flagged: Sequence[bool]) -> dict:
     """On unsafe items with a known category: per-category recall (flagged at all), and F1 of the model's category."""
     cats = sorted(set(true_cats))

@@ -33,6 +33,9 @@ def render_markdown(res: dict) -> str:
         f"Confusion (rows true safe/unsafe, columns predicted safe/unsafe): {res['confusion']}",
         "",
     ]
+    if res.get("safe_flagged_by_category"):
+        flagged = ", ".join(f"{c} {v:.3f}" for c, v in res["safe_flagged_by_category"].items())
+        out += [f"Safe items flagged, by the category they were flagged as: {flagged}", ""]
     if "category" in res:
         out += [
             f"## Categories (unsafe items; category macro-F1 {res['category']['macro_f1']:.3f})",

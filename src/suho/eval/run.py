@@ -42,6 +42,11 @@ def evaluate(guard, items: list[Item], name: str, out_dir: Path | None = None, *
         "scores": metrics.score_summary(y_true, [v.p_unsafe for v in verdicts]),
         "groups": metrics.group_table([it.group for it in items], y_true, y_pred),
     }
+    safe_idx = [i for i, it in enumerate(items) if it.label == "safe"]
+    if safe_idx:  # over-flagging by the category it was blocked or cautioned as (a real-traffic bar is per category)
+        res["safe_flagged_by_category"] = metrics.flagged_by_category(
+            [verdicts[i].category.value if verdicts[i].flagged and verdicts[i].category else None for i in safe_idx]
+        )
     cat_idx = [i for i, it in enumerate(items) if it.label == "unsafe" and it.category]
     if cat_idx:
         res["category"] = metrics.category_table(

@@ -19,6 +19,9 @@ from suho.policy.taxonomy import CATEGORY_IDS
 SAFE = "safe"
 UNSAFE = "unsafe"
 LANGUAGES = ("ko", "en")
+# detection reads a query of up to this many tokens whole (longer ones window by window); a model trained on longer
+# queries records its own length as `whole_tokens` in suho_model.json
+WINDOW_TOKENS = 224
 
 # Reserved Gemma tokens <unused0> .. <unused13>, in this order. Changing the order breaks every trained adapter.
 LABEL_TOKEN_NAMES: tuple[str, ...] = (SAFE, UNSAFE, *CATEGORY_IDS, *(f"lang_{lang}" for lang in LANGUAGES))

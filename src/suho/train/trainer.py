@@ -27,7 +27,7 @@ from suho.model.adapter import (
 )
 from suho.model.base import load_base, read_manifest, resolve_device
 from suho.model.card import write_card
-from suho.model.format import LABEL_TOKEN_NAMES, TokenMap, ensure_label_tokens, token_strings
+from suho.model.format import LABEL_TOKEN_NAMES, WINDOW_TOKENS, TokenMap, ensure_label_tokens, token_strings
 from suho.train.collator import Example, build_reply_vocab, collate, encode, encode_detection, multitask_loss
 from suho.train.config import TrainConfig
 from suho.train.swa import RunningMean
@@ -294,6 +294,8 @@ def train(cfg: TrainConfig, progress: Callable[[str], None] = print, show_bar: b
         "base_source_sha256": manifest.source_sha256 if manifest else None,
         "label_tokens": dict(zip(LABEL_TOKEN_NAMES, token_strings(tok))),
         "train_data_sha256": data_hash,
+        # the guard reads a text this long whole (longer ones sentence by sentence): what the model was trained on
+        "whole_tokens": max(WINDOW_TOKENS, cfg.max_prompt_tokens),
         "train_examples": len(examples),
         "train_tokens": n_tokens,
         "steps": step,
