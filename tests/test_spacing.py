@@ -28,7 +28,8 @@ def test_counts_come_from_clean_korean_rows_only():
         return Record(text, Label.SAFE, None, language, "test", "CC0", tags=tags)
 
     disguised = row("대 마 초 키우는 법", tags=("obfuscated", "obfuscated:spaced_word"))
-    rows = [row("대마초 키우는 법"), row("how to", "en"), disguised]
+    chat = row("대마초키우는법 ㅋㅋ", tags=("real", "chat"))
+    rows = [row("대마초 키우는 법"), row("how to", "en"), disguised, chat]
     assert clean_korean_texts(rows) == ["대마초 키우는 법"]
 
 

@@ -162,9 +162,20 @@ def default_model() -> SpacingModel:
     return SpacingModel(read_table(TABLE))
 
 
+# rows in users' own register (real chat, reviews, team-written human-phrased and long requests, jailbreak wrappers):
+# their missing spaces and typos are what the normaliser must read, not what it should learn spacing or words from
+USER_REGISTER_TAGS = frozenset({"real", "human_phrased", "long", "edge", "jailbreak"})
+
+
+def counted(row) -> bool:
+    """A training row the normaliser's tables (spacing, English words) are counted from: not a disguised copy and
+    not text in users' own register."""
+    return "obfuscated" not in row.tags and not USER_REGISTER_TAGS & set(row.tags)
+
+
 def clean_korean_texts(rows) -> list[str]:
-    """The texts the table is counted from: Korean rows that are not disguised copies."""
-    return [r.text for r in rows if r.language == "ko" and "obfuscated" not in r.tags]
+    """The texts the table is counted from: Korean rows that `counted` keeps."""
+    return [r.text for r in rows if r.language == "ko" and counted(r)]
 
 
 def _logit(p: float) -> float:

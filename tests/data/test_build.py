@@ -50,11 +50,23 @@ def test_build_is_deterministic_and_clean(tmp_path):
     _write_seed(tmp_path / "seed", SEED)
     build(tmp_path / "seed", tmp_path / "a", progress=lambda m: None)
     build(tmp_path / "seed", tmp_path / "b", progress=lambda m: None)
-    for name in ("train.jsonl", "dev.jsonl"):
+    benches = sorted(p.name for p in (tmp_path / "a" / "benchmarks").glob("*.jsonl"))
+    assert {"real-ko.jsonl", "redteam-ko.jsonl", "comments-ko.jsonl", "jailbreak-ko.jsonl"} <= set(benches)
+    for name in ("train.jsonl", "dev.jsonl", *(f"benchmarks/{b}" for b in benches)):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     train, dev = read_jsonl(tmp_path / "a" / "train.jsonl"), read_jsonl(tmp_path / "a" / "dev.jsonl")
     assert {r.split for r in train} == {"train"} and {r.split for r in dev} == {"dev"}
     assert not {r.text for r in train} & {r.text for r in dev}
+    # the held-out benchmarks, the reserved public sets and the evaluation sets are never trained on
+    from suho.data.normalize import norm_key
+    from suho.data.sources import eval_texts
+    from suho.data.traffic import reserved_texts
+
+    train_keys = {norm_key(r.text) for r in train}
+    for b in benches:
+        assert not {norm_key(r.text) for r in read_jsonl(tmp_path / "a" / "benchmarks" / b)} & train_keys, b
+    for name, texts in {**eval_texts(), **reserved_texts()}.items():
+        assert not {norm_key(t) for t in texts} & train_keys, name
     assert 0.07 < len(dev) / (len(train) + len(dev)) < 0.13
 
 
@@ -63,9 +75,9 @@ def test_extra_train_rows_leave_dev_and_every_other_train_row_alone(tmp_path, mo
     import suho.data.build as b
 
     _write_seed(tmp_path / "seed", SEED)
-    build(tmp_path / "seed", tmp_path / "plain", progress=lambda m: None)
+    build(tmp_path / "seed", tmp_path / "plain", progress=lambda m: None, traffic=False)
     monkeypatch.setitem(b.EXTRA_TRAIN, ("kosbi-valid", "safe", None), 40)
-    build(tmp_path / "seed", tmp_path / "extra", progress=lambda m: None)
+    build(tmp_path / "seed", tmp_path / "extra", progress=lambda m: None, traffic=False)
     plain, extra = tmp_path / "plain", tmp_path / "extra"
     assert (plain / "dev.jsonl").read_bytes() == (extra / "dev.jsonl").read_bytes()
     before = set((plain / "train.jsonl").read_text(encoding="utf-8").splitlines())
@@ -116,7 +128,7 @@ def test_obfuscated_copies_come_from_train_rows_only(tmp_path):
         return {"text": text, "label": "unsafe", "category": "crime_advice", "language": "ko", "response": "안 돼요."}
 
     _write_seed(tmp_path / "seed", SEED + [row(i) for i in range(40)])
-    build(tmp_path / "seed", tmp_path / "out", progress=lambda m: None, obfuscated=(20, 30))
+    build(tmp_path / "seed", tmp_path / "out", progress=lambda m: None, obfuscated=(20, 30), traffic=False)
     train, dev = read_jsonl(tmp_path / "out" / "train.jsonl"), read_jsonl(tmp_path / "out" / "dev.jsonl")
     copies = [r for r in train if "obfuscated" in r.tags]
     assert len([r for r in copies if r.label == Label.UNSAFE]) == 20 and any(r.label == Label.SAFE for r in copies)

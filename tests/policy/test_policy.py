@@ -155,3 +155,20 @@ def test_cli_validate_and_show(tmp_path, capsys):
     notyaml = tmp_path / "x.yaml"
     notyaml.write_text("a: [unclosed", encoding="utf-8")
     assert main(["policy", "validate", str(notyaml)]) == 1
+
+
+def test_every_edge_case_names_a_label_and_real_categories():
+    import re
+
+    from suho.policy.taxonomy import CATEGORY_IDS, edge_cases
+
+    cases = edge_cases()
+    assert {"swearing at no one", "a victim describing abuse", "a jailbreak with no request"} <= {c.case for c in cases}
+    for c in cases:
+        assert c.label in ("safe", "unsafe") or c.label.startswith("the label of"), c.case
+        assert c.examples and c.why, c.case
+        if c.label == "unsafe":
+            named = set(re.findall(r"[a-z_]+", c.category or "")) & set(CATEGORY_IDS)
+            assert named, f"{c.case}: an unsafe edge names its category"
+        if c.label == "safe":
+            assert c.category is None, c.case

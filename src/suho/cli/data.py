@@ -9,7 +9,7 @@ from suho.data.build import build, stats
 from suho.data.schema import read_jsonl
 from suho.paths import REPO_ROOT
 from suho.romaja import ENGLISH_WORDS, english_words, write_words
-from suho.spacing import TABLE, clean_korean_texts, count, write_table
+from suho.spacing import TABLE, clean_korean_texts, count, counted, write_table
 
 
 def add_parser(sub) -> None:
@@ -96,7 +96,7 @@ def _spacing(args) -> int:
     counts = count(texts)
     write_table(counts, args.out)
     print(f"{len(texts)} Korean rows -> {len(counts)} contexts in {args.out}")
-    words = english_words(r.text for r in rows if r.language == "en")
+    words = english_words(r.text for r in rows if r.language == "en" and counted(r))
     write_words(words, args.english_out)
     print(f"{len(words)} English words -> {args.english_out}")
     return 0

@@ -250,7 +250,7 @@ def read_rule_only(path: Path = JAILBREAK_DIR / "rule_only.jsonl") -> list[Recor
 
 
 # wrapped training rows per language and label, and held-out benchmark rows per language and label
-TRAIN_PER_LABEL = {"ko": 1200, "en": 1000}
+TRAIN_PER_LABEL = {"ko": 900, "en": 700}
 BENCH_PER_LABEL = {"ko": 250, "en": 250}
 
 
@@ -261,11 +261,12 @@ class JailbreakSplit:
 
 
 def build_jailbreaks(
-    train_requests: list[Record], heldout_requests: list[Record], seed: int, jailbreak_dir: Path = JAILBREAK_DIR
+    train_requests: list[Record], heldout_requests: list[Record], seed: int, jailbreak_dir: Path | None = None
 ) -> JailbreakSplit:
     """Wrapped training rows (train templates around train requests) and the `jailbreak-ko`/`jailbreak-en` benchmarks
     (held-out templates around held-out requests, plus held-out rule-only prompts)."""
-    path = Path(jailbreak_dir) / "templates.jsonl"
+    jailbreak_dir = Path(jailbreak_dir or JAILBREAK_DIR)
+    path = jailbreak_dir / "templates.jsonl"
     if not path.exists():
         return JailbreakSplit([], {})
     rng = random.Random(seed)
@@ -277,7 +278,7 @@ def build_jailbreaks(
             train_requests, train_t, TRAIN_PER_LABEL[lang], lang, rng, "train", max_chars=TRAIN_MAX_CHARS[lang]
         )
         benches[f"jailbreak-{lang}"] = wrap_rows(heldout_requests, held_t, BENCH_PER_LABEL[lang], lang, rng, "eval")
-    rule_only = read_rule_only(Path(jailbreak_dir) / "rule_only.jsonl")
+    rule_only = read_rule_only(jailbreak_dir / "rule_only.jsonl")
     rng.shuffle(rule_only)
     n_held = round(len(rule_only) * 0.25)
     for r in rule_only[:n_held]:

@@ -105,7 +105,7 @@ def _hidoc(root: Path):
     "safe: informal messenger/SNS chat turns; a turn and its reply are also joined into one text",
     benchmark={"safe": "real-ko"},
     heldout={"safe": 600},
-    train={"safe": 4000},
+    train={"safe": 3000},
 )
 def _kakao(root: Path):
     rows = _jsonl(root / "benign" / "ko_kakaochat_sns" / "ko_kakaochat_sns.jsonl")
@@ -127,7 +127,7 @@ def _kakao(root: Path):
     "harmless content, so safe (swearing aimed at no one)",
     benchmark={"safe": "real-ko"},
     heldout={"safe": 400},
-    train={"safe": 3000},
+    train={"safe": 2000},
 )
 def _smilestyle(root: Path):
     rows = _jsonl(root / "benign" / "ko_smilestyle" / "ko_smilestyle.jsonl")
@@ -376,10 +376,10 @@ def _lookalike_en(root: Path):
 
 
 # -- team-written rows --------------------------------------------------------------------------------------------
-def read_team(team_dir: Path = TEAM_DIR) -> list[Record]:
+def read_team(team_dir: Path | None = None) -> list[Record]:
     """Team-written rows (`data/seed/traffic/*.jsonl`): human-phrased Korean requests with safe twins, long requests."""
     out: list[Record] = []
-    for path in sorted(Path(team_dir).glob("*.jsonl")):
+    for path in sorted(Path(team_dir or TEAM_DIR).glob("*.jsonl")):
         out += read_jsonl(path, defaults={"source": TEAM_SOURCE, "license": TEAM_LICENSE})
     return out
 
@@ -409,7 +409,7 @@ class TrafficSplit:
     benchmarks: dict[str, list[Record]]
 
 
-def draw(root: Path, seed: int, team_dir: Path = TEAM_DIR) -> TrafficSplit:
+def draw(root: Path, seed: int, team_dir: Path | None = None) -> TrafficSplit:
     """Every traffic source and the team-written rows, split into train rows and held-out benchmark rows."""
     rng = random.Random(seed)
     train: list[Record] = []

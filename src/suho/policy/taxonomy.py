@@ -49,10 +49,33 @@ class CategoryInfo:
         return self.name_ko if language == "ko" else self.name_en
 
 
+@dataclass(frozen=True)
+class EdgeCase:
+    """A borderline case decided once (taxonomy.yaml `edges`): the label it gets and why."""
+
+    case: str
+    label: str
+    category: str | None
+    why: str
+    examples: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def _raw() -> dict:
+    return yaml.safe_load(files("suho.policy").joinpath("taxonomy.yaml").read_text(encoding="utf-8"))
+
+
+def edge_cases() -> tuple[EdgeCase, ...]:
+    """The taxonomy's decided edge cases, in file order."""
+    return tuple(
+        EdgeCase(e["case"], e["label"], e.get("category"), e["why"], tuple(e["examples"])) for e in _raw()["edges"]
+    )
+
+
 @lru_cache(maxsize=1)
 def taxonomy() -> dict[Category, CategoryInfo]:
     """All categories, keyed by id, in token order. Fails loudly if the YAML and the enum disagree."""
-    raw = yaml.safe_load(files("suho.policy").joinpath("taxonomy.yaml").read_text(encoding="utf-8"))
+    raw = _raw()
     out: dict[Category, CategoryInfo] = {}
     for item in raw["categories"]:
         cat = Category(item["id"])
