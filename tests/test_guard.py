@@ -13,12 +13,12 @@ from suho.guard import (
     has_crisis_line,
     load_guard,
 )
-from suho.lang import detect_language
 from suho.model.format import prompt_ids
 from suho.paths import shared_data_dir
 from suho.policy import CATEGORY_IDS
 from suho.policy.pack import policy_from_dict
-from suho.textnorm import normalize_query
+from suho.text.lang import detect_language
+from suho.text.normalize import normalize_query
 
 
 def _p(**kw):

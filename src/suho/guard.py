@@ -19,7 +19,6 @@ from pathlib import Path
 import torch
 
 from suho.data.schema import Label
-from suho.lang import detect_language
 from suho.model.adapter import decoder, load_guard_model, output_matrix
 from suho.model.fast import FastGemma3
 from suho.model.format import WINDOW_TOKENS, prompt_ids
@@ -28,7 +27,8 @@ from suho.policy import CATEGORY_IDS, Action, Category, Policy, load_policy
 from suho.policy.overrides import Override
 from suho.policy.pack import crisis_numbers
 from suho.policy.taxonomy import taxonomy
-from suho.textnorm import normalize_query, text_problem
+from suho.text.lang import detect_language
+from suho.text.normalize import normalize_query, text_problem
 
 DEFAULT_MODEL = REPO_ROOT / "models" / "suho-ko-270m"
 MAX_PROMPT_TOKENS = 256  # reply prompts: longer queries keep their head and tail
@@ -174,7 +174,7 @@ class Guard:
     # -- detection ---------------------------------------------------------------------------------------------
     def _prompt(self, text: str) -> list[int]:
         # disguises (decomposed jamo, spaced or symbol-separated syllables, fullwidth, zero-width) are undone first;
-        # clean text is unchanged by construction (suho.textnorm)
+        # clean text is unchanged by construction (suho.text.normalize)
         ids = prompt_ids(self.tokenizer, normalize_query(text))
         if len(ids) > MAX_PROMPT_TOKENS:
             half = MAX_PROMPT_TOKENS // 2

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from suho.cli import add_engine_args, engine_kwargs
 from suho.policy import taxonomy
-from suho.textnorm import text_problem
+from suho.text.normalize import text_problem
 
 
 def add_parser(sub) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 from suho.data.build import build, stats
 from suho.data.schema import read_jsonl
 from suho.paths import REPO_ROOT
-from suho.romaja import ENGLISH_WORDS, english_words, write_words
-from suho.spacing import TABLE, clean_korean_texts, count, write_table
+from suho.text.romaja import ENGLISH_WORDS, english_words, write_words
+from suho.text.spacing import TABLE, clean_korean_texts, count, write_table
 
 
 def add_parser(sub) -> None:
@@ -43,7 +43,7 @@ def add_parser(sub) -> None:
     v.set_defaults(func=_validate)
     sp = ps.add_parser(
         "spacing",
-        help="rebuild the normaliser's tables (suho.spacing, suho.romaja) from the training data",
+        help="rebuild the normaliser's tables (suho.text.spacing, suho.text.romaja) from the training data",
         description="Counts, for every gap between two syllables in the clean Korean rows of the training data, "
         "whether a space stands there (the normaliser puts word breaks back into spaced-out text, and reads "
         "romanised words back into Hangul, with it), and lists the words of the English rows (never read as "

@@ -59,7 +59,7 @@ def _run(args) -> int:
         raise RuntimeError(f"suho serve needs the serve extra: pip install 'suho[serve]' ({exc})") from exc
     from suho.guard import load_guard
     from suho.policy import load_policy
-    from suho.textnorm import load_tables
+    from suho.text.normalize import load_tables
 
     settings = resolve_config(ServeSettings, args.config, args)
     load_policy(args.policy)  # a bad pack is an error now, not after the server started

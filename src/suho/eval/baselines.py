@@ -27,10 +27,10 @@ import torch
 import yaml
 
 from suho.guard import Verdict, decide
-from suho.lang import detect_language
 from suho.model.adapter import decoder, output_matrix
 from suho.model.format import prompt_ids as turn_prompt_ids
 from suho.policy import CATEGORY_IDS, Category, Policy, load_policy, taxonomy
+from suho.text.lang import detect_language
 
 # -- the prompt, written once
 

@@ -21,7 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from suho.eval.benchmarks import Item, load_benchmark
-from suho.lang import detect_language
+from suho.text.lang import detect_language
 
 POLICY_FOR = {"ko": "ko-KR", "en": "en-US"}
 CRISIS = {"ko": re.compile(r"109|1393|1577-0199"), "en": re.compile(r"988")}

@@ -26,7 +26,7 @@ from suho.model.fast import FORMAT_VERSION, FastGemma3, supports
 from suho.model.format import TokenMap, ensure_label_tokens, prefix_ids, prompt_ids
 from suho.model.tokenizer import LeanTokenizer
 from suho.paths import suho_home
-from suho.textnorm import normalize_query
+from suho.text.normalize import normalize_query
 
 _CALIBRATION = Path(__file__).parent / "int8_calibration.txt"
 _KEY_FILES = (ADAPTER_FILE, CONFIG_FILE, LABEL_FILE, META_FILE)

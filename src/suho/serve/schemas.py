@@ -14,7 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from suho.guard import Verdict
 from suho.policy import CATEGORY_IDS
-from suho.textnorm import text_problem
+from suho.text.normalize import text_problem
 
 # OpenAI moderation category keys (omni-moderation), in OpenAI's order.
 OPENAI_CATEGORIES: tuple[str, ...] = (

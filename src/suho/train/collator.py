@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from suho.data.schema import Label, Record
 from suho.model.format import TokenMap, prompt_ids, reply_ids, target_ids
-from suho.textnorm import normalize_query
+from suho.text.normalize import normalize_query
 
 IGNORE = -100
 

@@ -2,7 +2,7 @@ import pytest
 
 from suho.data.schema import read_jsonl
 from suho.paths import REPO_ROOT
-from suho.romaja import ENGLISH_WORDS, english_words, readings, to_hangul, unromanize, write_words
+from suho.text.romaja import ENGLISH_WORDS, english_words, readings, to_hangul, unromanize, write_words
 
 
 @pytest.mark.parametrize(

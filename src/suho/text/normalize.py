@@ -4,16 +4,16 @@ Users who want a harmful answer past a filter write `ㄷㅐㅁㅏㅊㅗ` (decomp
 after every syllable), `대 마 초 키우는 법` (one word spaced out), `대.마.초` or `대🌿마🌿초` (symbols between
 syllables), fullwidth `ｈａｃｋ`, `죽고 싶어어어어` (a syllable stretched anywhere in a word), `daemacho 키우는 법`
 (the key word in Latin letters), `eoakch zldnsms qjq` (typed with the keyboard in English mode), `미세8먼지` (a digit
-inside a word), `b0mb` or `kіll` with a Cyrillic і (English key words, `suho.leet`), or hide zero-width characters
+inside a word), `b0mb` or `kіll` with a Cyrillic і (English key words, `leet`), or hide zero-width characters
 inside words. Each rule below fires only on text that has the disguise,
 so clean text — every ordinary and look-alike row of our train and dev sets, and every KoSBi and SQuARe test
 sentence, tests check — is returned as is and its verdict cannot change.
 
 Four rules use small models counted from the clean Korean rows of our training data: spaced-out text gets its word
-breaks back from `suho.spacing` (`대 마 키 우 는 법` -> `대마 키우는 법`); a romanised word is read back into Hangul by
-`suho.romaja` when it reads as syllables our clean text writes together and is not an English word of our training
+breaks back from `spacing` (`대 마 키 우 는 법` -> `대마 키우는 법`); a romanised word is read back into Hangul by
+`romaja` when it reads as syllables our clean text writes together and is not an English word of our training
 rows (`daemacho` -> `대마초`); Latin letters typed with the keyboard in English mode are read key by key by
-`suho.keyboard` under the same checks (`eoakch` -> `대마초`); and one digit between two syllables is dropped
+`keyboard` under the same checks (`eoakch` -> `대마초`); and one digit between two syllables is dropped
 (`미세8먼지` -> `미세먼지`) or read as the numeral it sounds like (`보1러` -> `보일러`) only when our clean text writes
 the two syllables together and (almost) never writes a digit next to either of them: `제1회`, `고1인데`, `3박4일` keep
 their numbers.
@@ -37,11 +37,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from suho import romaja
-from suho.hangul import LEADS, TAILS, VOWELS, syllable
-from suho.leet import plain_letters
-from suho.romaja import unromanize
-from suho.spacing import default_model, is_syllable, place_spaces
+from suho.text import romaja
+from suho.text.hangul import LEADS, TAILS, VOWELS, syllable
+from suho.text.leet import plain_letters
+from suho.text.romaja import unromanize
+from suho.text.spacing import default_model, is_syllable, place_spaces
 
 # zero-width and invisible formatting characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM, soft hyphen, Hangul fillers)
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u115f\u1160\u3164\uffa0]")

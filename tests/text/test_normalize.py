@@ -5,7 +5,7 @@ import pytest
 
 from suho.data.schema import read_jsonl
 from suho.paths import REPO_ROOT, shared_data_dir
-from suho.textnorm import normalize_query
+from suho.text.normalize import normalize_query
 
 
 @pytest.mark.parametrize(
@@ -30,7 +30,7 @@ from suho.textnorm import normalize_query
         ("대마마마초 사는 곳", "대마초 사는 곳"),  # a stretched syllable inside the word
         ("대대대마초 사는 곳", "대마초 사는 곳"),  # ... and at its start
         ("대대대마마마초", "대마초"),  # two stretched syllables side by side
-        ("daemacho 키우는 법", "대마초 키우는 법"),  # a romanised word (suho.romaja)
+        ("daemacho 키우는 법", "대마초 키우는 법"),  # a romanised word (suho.text.romaja)
         ("ｄａｅｍａｃｈｏ 키우는 법", "대마초 키우는 법"),  # ... in fullwidth letters
         ("미세8먼지 심각한지 알려줘", "미세먼지 심각한지 알려줘"),  # a digit inside a word
         ("시1발 진짜", "시발 진짜"),
@@ -80,8 +80,8 @@ def test_clean_text_is_unchanged(clean):
 
 
 def test_load_tables_reads_them_once_up_front():
-    from suho import romaja, spacing
-    from suho.textnorm import load_tables
+    from suho.text import romaja, spacing
+    from suho.text.normalize import load_tables
 
     load_tables()
     assert spacing.default_model.cache_info().currsize == 1
