@@ -1,4 +1,6 @@
-"""The `suho` console script: one file per subcommand."""
+"""The `suho` console script: one file per subcommand, plus what several of them share."""
+
+import unicodedata
 
 
 def add_engine_args(p) -> None:
@@ -22,3 +24,9 @@ def add_engine_args(p) -> None:
 def engine_kwargs(args) -> dict:
     """The `load_guard` keywords that `add_engine_args` parsed."""
     return {"engine": args.engine, "precision": args.precision, "device": args.device}
+
+
+def pad(text: str, width: int) -> str:
+    """Left-justify by display width (Hangul takes two columns), for tables printed to a terminal."""
+    cols = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(0, width - cols)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import unicodedata
 from pathlib import Path
 
 import yaml
 
+from suho.cli import pad
 from suho.policy import CATEGORY_IDS, PolicyError, available_policies, load_policy, taxonomy
 
 
@@ -72,24 +72,17 @@ def _show(args) -> int:
     print(f"{pol.name} ({pol.culture}) — {pol.description}")
     others = "".join(f"; in {language}: {line}" for language, line in pol.crisis_line_by_language.items())
     print(f"reply language: {pol.reply_language}; replies: {pol.reply_mode}; crisis line: {pol.crisis_line}{others}\n")
-    print(f"{'group':8} {'category':28} {_pad('name', 26)} {'action':8} threshold")
+    print(f"{'group':8} {'category':28} {pad('name', 26)} {'action':8} threshold")
     for cat, info in taxonomy().items():
         rule = pol.rule(cat.value)
         print(
-            f"{info.group.value:8} {cat.value:28} {_pad(info.name(lang), 26)} "
-            f"{rule.action.value:8} {rule.threshold:.2f}"
+            f"{info.group.value:8} {cat.value:28} {pad(info.name(lang), 26)} {rule.action.value:8} {rule.threshold:.2f}"
         )
     if pol.overrides:
         print(f"\noverrides ({len(pol.overrides)}; they decide before the thresholds):")
         for o in pol.overrides.entries:
             print(f"  {o.label:6} {o.category or '':28} {o.describe()}")
     return 0
-
-
-def _pad(text: str, width: int) -> str:
-    """Left-justify by display width (Hangul takes two columns)."""
-    cols = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-    return text + " " * max(0, width - cols)
 
 
 def _validate(args) -> int:

@@ -8,7 +8,7 @@ import logging
 import sys
 
 from suho.cli import add_engine_args, engine_kwargs
-from suho.config import add_dataclass_args, resolve_config
+from suho.cli.config import add_dataclass_args, resolve_config
 from suho.serve.settings import ServeSettings
 
 EPILOG = """\

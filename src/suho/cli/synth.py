@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from suho.config import add_dataclass_args, resolve_config
+from suho.cli.config import add_dataclass_args, resolve_config
 from suho.synth.run import SynthConfig, SynthReport, preview, synthesize
 
 EXAMPLES = """examples:

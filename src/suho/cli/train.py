@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from suho.config import add_dataclass_args, resolve_config
+from suho.cli.config import add_dataclass_args, resolve_config
 from suho.train.config import TrainConfig
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from suho.cli.policy import _pad
+from suho.cli import pad
 from suho.policy.pack import policy_from_dict
 
 # (query, what a correct guard says under ko-KR) — harmful, safe look-alikes and ordinary questions
@@ -64,7 +64,7 @@ def main() -> None:
 def _show(q: str, res, note: str) -> None:
     v = res.verdict
     cat = v.category.value if v.category else "-"
-    print(f"{_pad(q, 64)} {v.label.value:6} {v.action.value:7} {cat:26} p={v.p_unsafe:.2f}{note}")
+    print(f"{pad(q, 64)} {v.label.value:6} {v.action.value:7} {cat:26} p={v.p_unsafe:.2f}{note}")
     if res.reply:
         print(f"    ↳ {res.reply.text}")
 
