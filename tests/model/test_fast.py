@@ -183,8 +183,8 @@ def test_fast_and_reference_guards_agree(tiny_guard):
     fast, ref = load_guard(path, engine="fast"), load_guard(path, engine="hf")
     assert (fast.engine, ref.engine) == ("fast-fp32", "hf")
     texts = TEXTS + ["넌 쓰레기야", "What is the capital of France?"]
-    pf, cf, _ = fast.probabilities(texts)
-    pr, cr, _ = ref.probabilities(texts)
+    pf, cf, _ = fast.scorer.probabilities(texts)
+    pr, cr, _ = ref.scorer.probabilities(texts)
     torch.testing.assert_close(pf, pr, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(cf, cr, atol=1e-5, rtol=1e-4)
     for t in texts[:3]:

@@ -4,8 +4,8 @@ import pytest
 import yaml
 
 from suho.cli.main import main
-from suho.guard import overridden
 from suho.policy import Action, Category, PolicyError, load_policy
+from suho.policy.decision import overridden
 from suho.policy.overrides import Override, Overrides, override_key, parse_overrides
 from suho.policy.pack import policy_from_dict
 from suho.text.normalize import normalize_query

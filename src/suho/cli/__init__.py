@@ -1,11 +1,22 @@
 """The `suho` console script: one file per subcommand, plus what several of them share."""
 
+import argparse
 import unicodedata
+
+# the --model flag of every command that loads a guard
+MODEL_HELP = "suho model dir (default: $SUHO_MODEL, else the shipped suho-ko-270m; see suho.paths.find_model)"
+
+
+def add_command(sub, name: str, help_: str, examples: str, **kwargs) -> argparse.ArgumentParser:
+    """A subcommand whose --help ends with `examples`, runnable commands kept as written."""
+    return sub.add_parser(
+        name, help=help_, epilog=examples, formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs
+    )
 
 
 def add_engine_args(p) -> None:
     """`--engine`, `--precision` and `--device` for every subcommand that loads a guard (see `suho.load_guard`)."""
-    from suho.guard import ENGINES
+    from suho.model.engine import ENGINES
     from suho.model.fast import PRECISIONS
 
     p.add_argument(

@@ -34,6 +34,12 @@ def add_dataclass_args(parser: argparse.ArgumentParser, cls: type) -> None:
             parser.add_argument(flag, type=base if base in (int, float, str) else str, default=None, help=help_)
 
 
+def add_config_args(parser: argparse.ArgumentParser, cls: type) -> None:
+    """`--config FILE` (a YAML file of `cls`'s fields) and one flag per field; `resolve_config` reads them back."""
+    parser.add_argument("--config", help=f"YAML file with {cls.__name__} fields (CLI flags override it)")
+    add_dataclass_args(parser, cls)
+
+
 def resolve_config(cls: type[T], yaml_path: str | Path | None, args: argparse.Namespace | None) -> T:
     """Defaults, then the YAML file, then CLI flags that were given. Unknown YAML keys are an error."""
     values: dict[str, Any] = {}

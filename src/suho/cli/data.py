@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
+from suho.cli import add_command
 from suho.data.build import build, stats
 from suho.data.schema import read_jsonl
 from suho.paths import REPO_ROOT
 from suho.text.romaja import ENGLISH_WORDS, english_words, write_words
 from suho.text.spacing import TABLE, clean_korean_texts, count, write_table
 
+EXAMPLES = """examples:
+  suho data build
+  suho data stats data/train.jsonl data/dev.jsonl"""
+
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "data",
-        help="build, validate and describe the training data",
-        epilog="examples:\n  suho data build\n  suho data stats data/train.jsonl data/dev.jsonl",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "data", "build, validate and describe the training data", EXAMPLES)
     ps = p.add_subparsers(dest="data_command", required=True)
     b = ps.add_parser("build", help="seed files + public corpora -> data/train.jsonl, data/dev.jsonl")
     seed_dir = REPO_ROOT / "data" / "seed"

@@ -27,11 +27,11 @@ QUERIES = [
 
 
 def main() -> None:
-    from suho.guard import DEFAULT_MODEL, load_guard
+    from suho.guard import load_guard
 
     t0 = time.time()
     guard = load_guard()
-    print(f"loaded {DEFAULT_MODEL.name} in {time.time() - t0:.1f} s")
+    print(f"loaded {guard.name} in {time.time() - t0:.1f} s")
     print("✗ marks a verdict that differs from the correct one (ko-KR): the shipped model's known mistakes\n")
     texts = [q for q, _ in QUERIES]
     mistakes = []

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import yaml
 
-from suho.cli import pad
+from suho.cli import MODEL_HELP, add_command, pad
 from suho.policy import CATEGORY_IDS, PolicyError, available_policies, load_policy, taxonomy
+
+EXAMPLES = """examples:
+  suho policy show ko-KR
+  suho policy validate my-pack.yaml
+  suho policy calibrate --data file:my_traffic.jsonl --max-flag-rate 0.05 --out my-pack.yaml"""
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "policy",
-        help="show, list or validate policy packs",
-        epilog="examples:\n  suho policy show ko-KR\n  suho policy validate my-pack.yaml\n"
-        "  suho policy calibrate --data file:my_traffic.jsonl --max-flag-rate 0.05 --out my-pack.yaml",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "policy", "show, list, validate or calibrate policy packs", EXAMPLES)
     ps = p.add_subparsers(dest="policy_command", required=True)
     show = ps.add_parser("show", help="print a pack (a shipped name or a YAML file)")
     show.add_argument("name", nargs="?", default="ko-KR")
@@ -39,7 +37,7 @@ def add_parser(sub) -> None:
     )
     cal.add_argument("--data", required=True, help="a benchmark name (e.g. dev) or file:PATH.jsonl in the suho schema")
     cal.add_argument("--policy", default="ko-KR", help="the pack to start from (a shipped name or a YAML file)")
-    cal.add_argument("--model", help="suho model dir (default: $SUHO_MODEL or the shipped model)")
+    cal.add_argument("--model", help=MODEL_HELP)
     cal.add_argument("--max-flag-rate", type=float, help="at most this share of safe items flagged (else: best F1)")
     cal.add_argument(
         "--flag-on",

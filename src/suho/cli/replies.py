@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
+
+from suho.cli import MODEL_HELP, add_command
 
 EXAMPLES = """examples:
   suho replies --benchmark dev --per-category 3
@@ -12,16 +13,16 @@ EXAMPLES = """examples:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "replies",
-        help="measure generated safeguard replies (language, crisis line, diversity; optionally an LLM judge)",
+        "measure generated safeguard replies (language, crisis line, diversity; optionally an LLM judge)",
+        EXAMPLES,
         description="For up to --per-category unsafe items per category and language, generate the model's reply "
         "(reply_mode: generated, whatever the pack says) and check its language, whether the guard flags it, the "
         "crisis line of self-harm replies, its length and diversity.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--model", help="suho model dir (default: $SUHO_MODEL or the shipped model)")
+    p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("--benchmark", default="dev")
     p.add_argument("--per-category", type=int, default=10)
     p.add_argument("--out", type=Path, default=Path("reports/replies"))

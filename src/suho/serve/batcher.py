@@ -28,8 +28,10 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-from suho.guard import MAX_WINDOWS, CheckResult, Guard
+from suho.guard import Guard
+from suho.model.windows import MAX_WINDOWS
 from suho.policy import Action, Policy
+from suho.policy.verdict import CheckResult
 from suho.serve.metrics import Metrics
 
 log = logging.getLogger("suho.serve")
