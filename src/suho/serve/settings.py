@@ -8,6 +8,8 @@ import os
 from dataclasses import dataclass, field
 
 from suho.config import option
+from suho.model.format import WINDOW_TOKENS
+from suho.model.windows import CHARS_PER_WINDOW
 
 FAIL_MODES = ("closed", "open")
 
@@ -23,7 +25,8 @@ class ServeSettings:
     max_windows: int = option(
         512,
         "most detection windows one request may take, its texts together (413 above): a text is one window, or one "
-        "per sentence when over 224 tokens (about 26 characters of prose each); bounds a request's model time",
+        f"per sentence when over {WINDOW_TOKENS} tokens (about {CHARS_PER_WINDOW} characters of prose each); bounds "
+        "a request's model time",
     )
     max_batch_size: int = option(32, "most texts in one forward pass (micro-batch)")
     max_wait_ms: float = option(5.0, "how long a micro-batch waits for more requests before it runs")

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 from suho.config import option
 
-PRECISIONS = ("fp32", "bf16")
+TRAIN_PRECISIONS = ("fp32", "bf16")  # what training computes in (inference: model.fast.PRECISIONS)
 
 
 @dataclass
@@ -78,8 +78,8 @@ class TrainConfig:
     max_steps: int = option(0, "stop after N steps (0 = run all epochs); for smoke tests")
 
     def __post_init__(self) -> None:
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision {self.precision!r}: expected one of {', '.join(PRECISIONS)}")
+        if self.precision not in TRAIN_PRECISIONS:
+            raise ValueError(f"precision {self.precision!r}: expected one of {', '.join(TRAIN_PRECISIONS)}")
         if not 0.0 <= self.swa_from < 1.0:
             raise ValueError(f"swa_from {self.swa_from}: expected a fraction of the steps, 0 <= swa_from < 1")
         self.oversample_rules()  # a malformed entry fails when the config is made, not after the base model loads
