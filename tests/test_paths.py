@@ -29,6 +29,8 @@ def test_the_shipped_model_is_found_in_a_checkout_then_in_suho_home(nowhere):
     checkout_copy = nowhere / "not-a-checkout" / "models" / SHIPPED_MODEL
     checkout_copy.mkdir(parents=True)
     (checkout_copy / "suho_model.json").write_text("{}")
+    assert find_model() == home_copy  # an installed package's REPO_ROOT is no checkout: its models/ is not read
+    (nowhere / "not-a-checkout" / "pyproject.toml").write_text("")
     assert find_model() == checkout_copy
 
 

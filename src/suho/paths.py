@@ -24,8 +24,10 @@ def shared_data_dir() -> Path:
 
 
 def shipped_model_dirs() -> list[Path]:
-    """Where the shipped model is looked for, in order: a source checkout's models/, then `$SUHO_HOME/models/`."""
-    return [REPO_ROOT / "models" / SHIPPED_MODEL, suho_home() / "models" / SHIPPED_MODEL]
+    """Where the shipped model is looked for, in order: the source checkout's models/ (when suho runs from one),
+    then `$SUHO_HOME/models/`."""
+    checkout = [REPO_ROOT / "models" / SHIPPED_MODEL] if (REPO_ROOT / "pyproject.toml").is_file() else []
+    return [*checkout, suho_home() / "models" / SHIPPED_MODEL]
 
 
 def find_model(model: str | Path | None = None) -> Path:
@@ -33,15 +35,16 @@ def find_model(model: str | Path | None = None) -> Path:
     `shipped_model_dirs` finds it. When none is there, the error says how to get it."""
     if model or os.environ.get("SUHO_MODEL"):
         return Path(model or os.environ["SUHO_MODEL"]).expanduser()
-    for path in shipped_model_dirs():
+    places = shipped_model_dirs()
+    for path in places:
         if (path / MODEL_FILE).is_file():
             return path
-    home = suho_home() / "models" / SHIPPED_MODEL
+    home = places[-1]
     raise FileNotFoundError(
-        f"no suho model found: no model was passed, SUHO_MODEL is not set, and the shipped model {SHIPPED_MODEL} is "
-        f"in neither {shipped_model_dirs()[0]} (a source checkout) nor {home}.\n"
+        f"no suho model found: no model was passed, SUHO_MODEL is not set, and the shipped model is not in "
+        f"{' or '.join(map(str, places))}.\n"
         f"The model ships in the suho source repository as the folder models/{SHIPPED_MODEL} (about 20 MB). Either\n"
-        f"  - copy that folder to {home} (the default place for an installed suho; SUHO_HOME moves it), or\n"
+        f"  - copy that folder to {home} (where an installed suho looks; SUHO_HOME moves it), or\n"
         f"  - set SUHO_MODEL=/path/to/{SHIPPED_MODEL}, or\n"
         f"  - pass the path: load_guard('/path/to/{SHIPPED_MODEL}') in Python, --model PATH on the command line."
     )

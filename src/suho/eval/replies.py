@@ -7,7 +7,7 @@ pack says, since the fixed templates need no measuring) and check
 - self-harm replies carry the culture's crisis line (109 for Korean, 988 for English),
 - length (characters, sentences) and diversity (distinct-1/2 over reply tokens; share of exact repeats).
 
-`suho replies` (suho.cli.replies) runs it on a benchmark and writes the rows and a summary.
+`suho eval-replies` (suho.cli.eval_replies) runs it on a benchmark and writes the rows and a summary.
 """
 
 from __future__ import annotations

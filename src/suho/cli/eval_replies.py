@@ -1,4 +1,4 @@
-"""`suho replies`: generate safeguard replies for a benchmark's unsafe items and measure them (suho.eval.replies)."""
+"""`suho eval-replies`: generate safeguard replies for unsafe benchmark items and measure them (suho.eval.replies)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from pathlib import Path
 from suho.cli import MODEL_HELP, add_command
 
 EXAMPLES = """examples:
-  suho replies --benchmark dev --per-category 3
-  suho replies --judge gpt-4o-mini --base-url https://api.openai.com/v1   # + LLM-judged harmless/helpful scores"""
+  suho eval-replies --benchmark dev --per-category 3
+  suho eval-replies --judge gpt-4o-mini --base-url https://api.openai.com/v1   # + LLM-judged harmless/helpful scores"""
 
 
 def add_parser(sub) -> None:
     p = add_command(
         sub,
-        "replies",
+        "eval-replies",
         "measure generated safeguard replies (language, crisis line, diversity; optionally an LLM judge)",
         EXAMPLES,
         description="For up to --per-category unsafe items per category and language, generate the model's reply "

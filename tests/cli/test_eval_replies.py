@@ -1,4 +1,4 @@
-"""`suho replies`: the reply measurement of suho.eval.replies, run from the command line."""
+"""`suho eval-replies`: the reply measurement of suho.eval.replies, run from the command line."""
 
 import json
 
@@ -14,7 +14,7 @@ def test_replies_command_writes_rows_and_summary(tiny_guard, tmp_path, capsys):
     data = tmp_path / "bench.jsonl"
     data.write_text("".join(json.dumps({**r, "source": "t", "license": "x"}) + "\n" for r in rows), encoding="utf-8")
     out = tmp_path / "replies"
-    argv = ["replies", "--model", str(tiny_guard.artifacts.path), "--benchmark", f"file:{data}", "--out", str(out)]
+    argv = ["eval-replies", "--model", str(tiny_guard.artifacts.path), "--benchmark", f"file:{data}", "--out", str(out)]
     assert main([*argv, "--per-category", "1"]) == 0
     written = [json.loads(line) for line in (out / "replies.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [r["category"] for r in written] == ["crime_advice", "self_harm"]  # the unsafe items only, one per category
