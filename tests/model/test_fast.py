@@ -258,8 +258,8 @@ def test_shipped_model_fast_engine_gives_the_reference_verdicts():
 @shipped
 def test_shipped_model_int8_stays_close_to_fp32():
     """int8 (all projections, smoothed, per-token scales) vs fp32 on 200 dev texts: >= 95% same labels, mean
-    |P(unsafe) difference| < 0.05 (on all 1,386 dev items, v16: 18 labels differ; v15: 17; v7: 31; v3: 35, mean
-    0.025, and with smoothing but without per-token scales 94)."""
+    |P(unsafe) difference| < 0.05 (on all 1,386 dev items the shipped model's labels differ on fewer than 20; the model
+    card has the figures)."""
     from suho.data.schema import read_jsonl
     from suho.guard import load_guard
 

@@ -22,7 +22,8 @@ def add_engine_args(p) -> None:
     p.add_argument(
         "--precision",
         choices=PRECISIONS,
-        help="fast-engine precision (default: $SUHO_PRECISION or fp32); int8 is ~1.8x faster per query, F1 in README",
+        help="fast-engine precision (default: $SUHO_PRECISION or fp32); int8 is ~1.8x faster per query at about the "
+        "same F1 (docs/serving.md)",
     )
     p.add_argument("--engine", choices=ENGINES, default="auto", help="inference engine (default: auto)")
     p.add_argument(

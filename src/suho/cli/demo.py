@@ -47,14 +47,14 @@ def main() -> None:
         print()
     if not mistakes:
         return
-    # what an operator can do at once about a mistake they have seen: a pack override (README, *Policies*)
+    # what an operator can do at once about a mistake they have seen: a pack override (docs/policies.md)
     data = guard.policy.to_dict()
     data["overrides"] = [
         {"text": q, "label": expected, **({"category": v.model_category.value} if expected == "unsafe" else {})}
         for q, expected, v in mistakes
     ]
     fixed = policy_from_dict(data, source="ko-KR + overrides")
-    print("== policy ko-KR with an override for each mistake above (no retraining; see Policies in the README)")
+    print("== policy ko-KR with an override for each mistake above (no retraining; see docs/policies.md)")
     wrong = [q for q, _, _ in mistakes]
     for q, res in zip(wrong, guard.with_policy(fixed).check(wrong)):
         _show(q, res, f"  (override: {res.verdict.override})")

@@ -275,11 +275,11 @@ def balancing_chosung(train: list[Record], seed: int) -> list[Record]:
     """Safe 초성 copies of Korean train rows, enough that Korean train rows holding a consonant-only run are as often
     safe as unsafe.
 
-    Comment corpora write ㅋㅋ and ㅅㅂ mostly in insults (v7's data: 307 unsafe natural rows with such a run, 47
-    safe), so even with as many safe as unsafe 초성 copies a model learns that a run of bare consonants means unsafe,
-    and flags a safe query whose key word is abbreviated (`ㅁㅇㅇㄱㅇ` for `무엇인가요`) more often than its clean
-    original. The copies come from safe Korean rows that are not disguised already (half look-alikes, half ordinary
-    rows, as in `training_variants`), by the same `chosung` transform, each row at most once.
+    Comment corpora write ㅋㅋ and ㅅㅂ mostly in insults (in our training data about 6 unsafe rows with such a run
+    for every safe one), so even with as many safe as unsafe 초성 copies a model learns that a run of bare consonants
+    means unsafe, and flags a safe query whose key word is abbreviated (`ㅁㅇㅇㄱㅇ` for `무엇인가요`) more often than
+    its clean original. The copies come from safe Korean rows that are not disguised already (half look-alikes, half
+    ordinary rows, as in `training_variants`), by the same `chosung` transform, each row at most once.
     """
     ko = [r for r in train if r.language == "ko"]
     unsafe = sum(1 for r in ko if r.label == Label.UNSAFE and CONSONANT_RUN.search(r.text))

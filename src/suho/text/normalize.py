@@ -25,11 +25,8 @@ one-syllable words (`한 줄 한 줄` is clean Korean; so is `할 수`, and a tw
 whole word of one repeated syllable (`하하하`, `쯧쯧쯧` are clean); no rule can undo those without changing clean text,
 so the model learns them from disguised training copies (`suho.data.obfuscate`).
 
-A 초성 reader was tried and left out: expanding a run of 3+ bare consonants into the one word of our clean train rows
-with those initials (seen 3+ times, 3 times as often as the next) restored 71 of 90 `ko-obfuscated` items it read, but
-v7 still flagged 31 of the 188 safe 초성 items (34 unread, 24 as their clean originals), while real comments use
-초성 for names and slang a lexicon of our rows misreads (`ㄱㅈㅎ` -> `건조한`; with 2-consonant runs `ㅊㅋ` -> `치킨`,
-`ㅎㅋ` -> `해킹`): 5 of 137k public texts (15 with 2-consonant runs) would change, most of them wrongly.
+초성 runs are not expanded into words: real comments use 초성 for names and slang that a lexicon of our rows misreads
+(`ㄱㅈㅎ` -> `건조한`, `ㅊㅋ` -> `치킨`, `ㅎㅋ` -> `해킹`); docs/normalisation.md has the measurements behind that.
 """
 
 from __future__ import annotations
@@ -57,7 +54,7 @@ _SPACED = re.compile(f"(?<![\uac00-\ud7a3])(?:{_SYL} ){{5,}}{_SYL}(?![\uac00-\ud
 # ... but public text has them ("우리 못 본 지 꽤 된 것 같아"): such a run is left as written when the spacing model
 # expects a space in at least this share of its gaps (its mean P(space)); spaced-out words ("대 마 키 우 는 법": 0.38)
 # expect far fewer. Of ko-obfuscated's 329 spaced-out items this keeps one as written; of 114k public benign queries it
-# keeps the one above, which the re-spacing ("못본 지 꽤된 것") moved across v15's threshold
+# keeps the one above, whose re-spacing ("못본 지 꽤된 것") could change its verdict
 KEEP_ROW_FROM = 0.5
 # 3-5 single syllables after a space (or the text's start), each followed by one space ("대 마 초 키우는 법"): joined
 # only when the spacing model puts a space in none of the gaps (each P(space) < JOIN_BELOW). Clean runs of one-syllable

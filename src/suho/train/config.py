@@ -46,7 +46,7 @@ class TrainConfig:
         True,
         "an unsafe row with a reply is one example: its detection targets ride on the reply example (same losses per "
         "example, the prompt computed once; 13% less training time at the same batch size; its effect on quality was "
-        "within seed variance, model card: v10-v12). On in the shipped recipe",
+        "within seed variance). On in the shipped recipe",
     )
     oversample: tuple[str, ...] = option(
         (),
@@ -60,7 +60,7 @@ class TrainConfig:
     device: str = option(
         "cpu",
         "where to train: 'cpu' (the shipped model's recipe; deterministic), 'cuda', 'cuda:N', or 'auto' (cuda when "
-        "torch sees a GPU). A GPU run is not bit-identical to a CPU run (README: GPU)",
+        "torch sees a GPU). A GPU run is not bit-identical to a CPU run (docs/training.md)",
     )
     precision: str = option(
         "bf16",
