@@ -14,7 +14,7 @@ import torch
 
 from suho.model.decode import ReplyDecoder
 from suho.model.engine import LoadedModel, load_model
-from suho.model.format import WINDOW_TOKENS, prompt_ids
+from suho.model.format import prompt_ids, reply_prefix
 from suho.model.scorer import Scorer
 from suho.paths import find_model
 from suho.policy import Action, Category, Policy, load_policy
@@ -33,20 +33,8 @@ class Guard:
     def __init__(self, model: LoadedModel, policy: Policy, batch_size: int = 32):
         self.model = model
         self.policy = policy
-        whole_tokens = int(model.artifacts.meta.get("whole_tokens", WINDOW_TOKENS))
-        self.scorer = Scorer(
-            model.body,
-            model.tokenizer,
-            model.tmap,
-            model.artifacts.label_rows,
-            device=model.device,
-            batch_size=batch_size,
-            whole_tokens=whole_tokens,
-        )
-        tmap = model.tmap
-        self.decoder = ReplyDecoder(
-            model.body, model.output_matrix(), model.artifacts.reply_vocab, tmap.end_of_turn, model.device
-        )
+        self.scorer = Scorer(model, batch_size)  # detection: windows, padded batches, the label head
+        self.decoder = ReplyDecoder(model)  # generated replies: greedy, over the reply vocabulary
 
     @property
     def name(self) -> str:
@@ -149,8 +137,7 @@ class Guard:
         if mode != "generated":
             raise ValueError(f"mode must be 'template' or 'generated', got {mode!r}")
         ids = prompt_ids(self.tokenizer, normalize_query(text), MAX_REPLY_PROMPT_TOKENS)
-        ids += [tmap.unsafe, tmap.category_token(cat.value), tmap.languages[lang]]
-        tokens, ended = self.decoder.generate(ids, max_new_tokens)
+        tokens, ended = self.decoder.generate(ids + reply_prefix(tmap, cat.value, lang), max_new_tokens)
         reply = self.tokenizer.decode(tokens, skip_special_tokens=True).strip()
         return generated_reply(reply, cat, lang, pol, ended=ended)
 

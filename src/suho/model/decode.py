@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from suho.model.engine import LoadedModel
+
 LOOP_TOKENS = 6  # generation stops when the last this-many tokens repeat the ones before them
 
 
@@ -17,12 +19,12 @@ def looping(gen: list[int], n: int = LOOP_TOKENS) -> bool:
 
 
 class ReplyDecoder:
-    def __init__(self, body, output_matrix: torch.Tensor, reply_vocab: torch.Tensor, end_of_turn: int, device):
-        self.body = body
-        self.device = device
-        self.vocab = reply_vocab
-        self.rows = output_matrix.detach()[reply_vocab].clone()  # (V_reply, H)
-        self.eot_row = int((reply_vocab == end_of_turn).nonzero()[0, 0])
+    def __init__(self, model: LoadedModel):
+        self.body = model.body
+        self.device = model.device
+        self.vocab = model.artifacts.reply_vocab
+        self.rows = model.output_matrix().detach()[self.vocab].clone()  # (V_reply, H)
+        self.eot_row = int((self.vocab == model.tmap.end_of_turn).nonzero()[0, 0])
 
     @torch.inference_mode()
     def generate(self, ids: list[int], max_new_tokens: int) -> tuple[list[int], bool]:

@@ -16,7 +16,7 @@ import torch
 
 from suho.model.adapter import GuardArtifacts, decoder, load_guard_model, output_matrix
 from suho.model.fast import FastGemma3
-from suho.model.format import TokenMap
+from suho.model.format import WINDOW_TOKENS, TokenMap
 
 ENGINES = ("auto", "fast", "hf")
 
@@ -31,6 +31,11 @@ class LoadedModel:
     artifacts: GuardArtifacts
     device: torch.device
     hf_model: Any = None  # the merged transformers model (hf engine), else None
+
+    @property
+    def whole_tokens(self) -> int:
+        """The longest query the model reads whole (`suho_model.json`; older models: `format.WINDOW_TOKENS`)."""
+        return int(self.artifacts.meta.get("whole_tokens", WINDOW_TOKENS))
 
     @property
     def engine(self) -> str:

@@ -110,6 +110,12 @@ def reply_ids(tokenizer, reply: str) -> list[int]:
     return tokenizer(reply, add_special_tokens=False)["input_ids"]
 
 
+def reply_prefix(tmap: TokenMap, category: str, language: str) -> list[int]:
+    """`<unsafe> <category> <language>`: what precedes a reply, in training targets and as the prefill that makes the
+    model write one for any query."""
+    return [tmap.unsafe, tmap.category_token(category), tmap.languages[language]]
+
+
 def target_ids(
     tmap: TokenMap, tokenizer, label: str, category: str | None, language: str, reply: str | None
 ) -> list[int]:
@@ -118,7 +124,7 @@ def target_ids(
         return [tmap.safe]
     if category is None:
         raise ValueError("an unsafe target needs a category")
-    out = [tmap.unsafe, tmap.category_token(category), tmap.languages[language]]
+    out = reply_prefix(tmap, category, language)
     if reply:
         out += reply_ids(tokenizer, reply) + [tmap.end_of_turn]
     return out

@@ -14,7 +14,8 @@ from collections.abc import Iterator, Sequence
 import torch
 
 from suho.model.batch import PaddedBatch, by_length
-from suho.model.format import CATEGORY_ROWS, LABEL_ROWS, WINDOW_TOKENS, TokenMap
+from suho.model.engine import LoadedModel
+from suho.model.format import CATEGORY_ROWS, LABEL_ROWS
 from suho.model.windows import Windower
 from suho.policy.taxonomy import CATEGORY_IDS
 
@@ -23,25 +24,16 @@ Probabilities = tuple[torch.Tensor, torch.Tensor, list[float]]
 
 
 class Scorer:
-    """Scores normalised texts with a decoder body (`FastGemma3` or a transformers model's body)."""
+    """Scores normalised texts with a loaded model, whichever engine runs it."""
 
-    def __init__(
-        self,
-        body,
-        tokenizer,
-        tmap: TokenMap,
-        label_rows: torch.Tensor,
-        *,
-        device: torch.device,
-        batch_size: int = 32,
-        whole_tokens: int = WINDOW_TOKENS,
-    ):
-        self.body = body
-        self.device = device
+    def __init__(self, model: LoadedModel, batch_size: int = 32):
+        tok = model.tokenizer
+        self.body = model.body
+        self.device = model.device
         self.batch_size = batch_size
-        self.windower = Windower(tokenizer, tmap.unsafe, whole_tokens)
-        self._label_rows = label_rows.to(device)
-        self._pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        self.windower = Windower(tok, model.tmap.unsafe, model.whole_tokens)
+        self._label_rows = model.artifacts.label_rows.to(model.device)
+        self._pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
 
     def probabilities(self, texts: Sequence[str]) -> Probabilities:
         """All windows of `texts` scored at once, batched by length."""
