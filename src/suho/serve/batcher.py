@@ -63,8 +63,7 @@ def screen_windows(counts: list[int], max_windows: int) -> TooManyWindows | None
         limit = f"the guard reads at most {MAX_WINDOWS} per text" if over else f"max_windows is {max_windows}"
         return TooManyWindows(
             f"input[{worst}] needs {counts[worst]} detection windows (one per sentence of a text over {WINDOW_TOKENS} "
-            "tokens); "
-            f"{limit}: split it (e.g. per message)",
+            f"tokens); {limit}: split it (e.g. per message)",
             f"input[{worst}]",
         )
     if sum(counts) > max_windows:
