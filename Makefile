@@ -23,7 +23,7 @@ model: setup
 	$(BIN)/suho model prepare
 
 demo: model
-	$(BIN)/python -m suho.demo
+	$(BIN)/python -m suho.cli.demo
 
 test: model
 	$(BIN)/python -m pytest -p no:cacheprovider

@@ -1,4 +1,4 @@
-"""Cost of the query normaliser (suho.textnorm) on this machine: the work done before the model sees a query.
+"""Cost of the query normaliser (suho.text.normalize) on this machine: the work done before the model sees a query.
 
     python bench/normalise.py
 
@@ -14,7 +14,7 @@ import time
 
 
 def per_query_ms(texts: list[str]) -> float:
-    from suho.textnorm import normalize_query
+    from suho.text.normalize import normalize_query
 
     t = time.perf_counter()
     for s in texts:
@@ -24,7 +24,7 @@ def per_query_ms(texts: list[str]) -> float:
 
 def main() -> None:
     from suho.eval.benchmarks import load_benchmark
-    from suho.textnorm import load_tables, normalize_query
+    from suho.text.normalize import load_tables, normalize_query
 
     t = time.perf_counter()
     load_tables()

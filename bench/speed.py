@@ -75,25 +75,28 @@ def latency(guard, texts: list[str], repeats: int) -> tuple[float, float]:
 
 
 def throughput(guard, texts: list[str], batch_size: int) -> float:
-    g = guard.with_policy(guard.policy)
-    g.batch_size = batch_size
-    t = time.perf_counter()
-    g.detect(texts)
-    return len(texts) / (time.perf_counter() - t)
+    size, guard.scorer.batch_size = guard.scorer.batch_size, batch_size
+    try:
+        t = time.perf_counter()
+        guard.detect(texts)
+        return len(texts) / (time.perf_counter() - t)
+    finally:
+        guard.scorer.batch_size = size
 
 
 def naive_throughput(ref, texts: list[str], batch_size: int) -> float:
     """Full forward through the 262k-vocabulary LM head, no caching (what `generate` of one label token computes)."""
-    tok, model = ref.tokenizer, ref.model
+    from suho.model.batch import PaddedBatch
+    from suho.model.format import prompt_ids
+    from suho.text import normalize_query
+
+    tok, model = ref.tokenizer, ref.model.hf_model
     t = time.perf_counter()
     with torch.inference_mode():
         for s in range(0, len(texts), batch_size):
-            seqs = [ref._prompt(x) for x in texts[s : s + batch_size]]
-            width = max(map(len, seqs))
-            pad = tok.pad_token_id or 0
-            batch = torch.tensor([x + [pad] * (width - len(x)) for x in seqs])
-            mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in seqs])
-            model(input_ids=batch, attention_mask=mask, use_cache=False).logits.argmax(-1)
+            seqs = [prompt_ids(tok, normalize_query(x)) for x in texts[s : s + batch_size]]
+            batch = PaddedBatch.of(seqs, tok.pad_token_id or 0)
+            model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, use_cache=False).logits.argmax(-1)
     return len(texts) / (time.perf_counter() - t)
 
 
@@ -115,7 +118,7 @@ def long_text(guard, n_chars: int = 20_000) -> tuple[int, int, float]:
     while len(text) < n_chars:
         text += rows[i % len(rows)].rstrip(".?!") + ". "
         i += 1
-    n_windows = len(guard._windows(text))
+    n_windows = guard.windows_needed(text)
     t = time.perf_counter()
     guard.detect(text)
     return len(text), n_windows, time.perf_counter() - t
@@ -132,8 +135,8 @@ def main() -> None:
     gflops = matmul_gflops()
     guards = {p: load_guard(args.model, engine="fast", precision=p) for p in ("fp32", "int8")}
     ref = load_guard(args.model, engine="hf")  # transformers + PEFT: the reference and the naive path
-    n_params = guards["fp32"]._body.n_body_params()
-    ids = ref._prompt(KO[0]) + [ref.tmap.unsafe]
+    n_params = guards["fp32"].model.body.n_body_params()
+    (ids,) = ref.scorer.windower.windows(KO[0])  # the detection input: prompt + <unsafe>
     bound_ms = 2 * n_params * len(ids) / (gflops * 1e9) * 1000
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
     print(f"fp32 matmul: {gflops:.0f} GFLOPS; transformer body {n_params / 1e6:.0f}M params (embeddings excluded)")

@@ -1,8 +1,8 @@
 """suho (수호): a small-LM safety guard for LLM services — harmful-query detection + safeguard replies."""
 
-from suho.data.schema import Label
-from suho.guard import CheckResult, Guard, Reply, Verdict, load_guard
-from suho.policy import Action, Category, Policy, load_policy
+from suho.guard import Guard, load_guard
+from suho.policy import Action, Category, Label, Policy, load_policy
+from suho.policy.verdict import CheckResult, Reply, Verdict
 
 __version__ = "0.1.0"
 __all__ = [

@@ -1,7 +1,7 @@
 import json
 
 from suho.cli.main import main
-from suho.guard import MAX_WINDOWS
+from suho.model.windows import MAX_WINDOWS
 
 
 def test_bulk_check_writes_every_row_and_marks_the_refused_one(tiny_guard, tmp_path, capsys):

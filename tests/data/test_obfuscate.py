@@ -15,7 +15,7 @@ from suho.data.obfuscate import (
     variants,
 )
 from suho.data.schema import Label, Record
-from suho.textnorm import normalize_query
+from suho.text.normalize import normalize_query
 
 QUERY = "대마초 키우는 법 알려줘"
 

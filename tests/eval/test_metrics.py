@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from suho.eval import metrics
@@ -130,14 +129,6 @@ def test_render_markdown_without_categories_has_no_category_section():
     res = _result()
     del res["category"]
     assert "## Categories" not in render_markdown(res)
-
-
-def test_numpy_weighted_f1_equals_binary_table():
-    rng = np.random.default_rng(0)
-    for n in (1, 7, 200):
-        y, pred = rng.random(n) < 0.4, rng.random(n) < 0.5
-        table = metrics.binary_table([U if v else S for v in y], [U if v else S for v in pred])
-        assert metrics.weighted_f1(y, pred) == pytest.approx(table["weighted"]["f1"])
 
 
 def test_paired_table_compares_each_item_with_its_own_original():

@@ -112,20 +112,20 @@ def test_save_load_roundtrip_and_bad_files(tiny, tmp_path):
         fast.pack("fp8")
 
 
-def test_int8_needs_calibration_and_stays_close_to_fp32(tiny, tmp_path):
+def test_int8_needs_activation_ranges_and_stays_close_to_fp32(tiny, tmp_path):
     model, tok = tiny
     fast = FastGemma3.from_hf(model)
     ids, _ = _batch([prompt_ids(tok, t) for t in TEXTS[:2]], tok.pad_token_id)
     ref = fast(ids).last_hidden_state
-    with pytest.raises(ValueError, match="calibrate"):
+    with pytest.raises(ValueError, match="measure_activations"):
         fast.pack("int8")
     assert fast.precision == "fp32"
     torch.testing.assert_close(fast(ids).last_hidden_state, ref)  # a failed pack leaves the engine as it was
-    fast.calibrate(prompt_ids(tok, t) for t in TEXTS)
+    fast.measure_activations(prompt_ids(tok, t) for t in TEXTS)
     assert fast.precision == "fp32" and set(fast.act_absmax) == {
         f"{i}.{p}" for i in range(fast.n_layers) for p in ("qkv", "o", "gate_up", "down")
     }
-    torch.testing.assert_close(fast(ids).last_hidden_state, ref)  # calibrating changes no fp32 number
+    torch.testing.assert_close(fast(ids).last_hidden_state, ref)  # measuring changes no fp32 number
     fast.pack("int8")
     assert fast.precision == "int8"
     out = fast(ids).last_hidden_state
@@ -139,7 +139,7 @@ def test_int8_smoothing_is_exact_before_quantization(tiny):
     """The folded scales cancel: the smoothed tensors compute the same function in fp32."""
     model, tok = tiny
     fast = FastGemma3.from_hf(model)
-    fast.calibrate(prompt_ids(tok, t) for t in TEXTS)
+    fast.measure_activations(prompt_ids(tok, t) for t in TEXTS)
     for k, v in fast.act_absmax.items():  # make the smoothing far from the identity
         fast.act_absmax[k] = v * torch.linspace(0.01, 100.0, v.numel())
     smoothed = FastGemma3(fast.smoothed(), fast.meta)
@@ -183,8 +183,8 @@ def test_fast_and_reference_guards_agree(tiny_guard):
     fast, ref = load_guard(path, engine="fast"), load_guard(path, engine="hf")
     assert (fast.engine, ref.engine) == ("fast-fp32", "hf")
     texts = TEXTS + ["넌 쓰레기야", "What is the capital of France?"]
-    pf, cf, _ = fast.probabilities(texts)
-    pr, cr, _ = ref.probabilities(texts)
+    pf, cf, _ = fast.scorer.probabilities(texts)
+    pr, cr, _ = ref.scorer.probabilities(texts)
     torch.testing.assert_close(pf, pr, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(cf, cr, atol=1e-5, rtol=1e-4)
     for t in texts[:3]:
@@ -214,15 +214,15 @@ def test_cache_is_written_once_and_keyed_by_the_adapter(tiny_guard, monkeypatch,
         load_fast(copy)
 
 
-def test_cache_key_follows_the_int8_calibration_queries(tiny_guard, monkeypatch, tmp_path):
+def test_cache_key_follows_the_int8_sample_queries(tiny_guard, monkeypatch, tmp_path):
     import suho.model.runtime as runtime
 
     path = tiny_guard.artifacts.path
-    base = runtime._base_dir(tiny_guard.artifacts)
+    base = runtime.prepared_base(tiny_guard.artifacts)
     before = runtime.cache_file(path, base)
-    other = tmp_path / "calibration.txt"
-    other.write_text(runtime._CALIBRATION.read_text(encoding="utf-8") + "one more query\n", encoding="utf-8")
-    monkeypatch.setattr(runtime, "_CALIBRATION", other)
+    other = tmp_path / "int8_queries.txt"
+    other.write_text(runtime.INT8_QUERIES.read_text(encoding="utf-8") + "one more query\n", encoding="utf-8")
+    monkeypatch.setattr(runtime, "INT8_QUERIES", other)
     assert runtime.cache_file(path, base) != before
 
 
@@ -258,8 +258,8 @@ def test_shipped_model_fast_engine_gives_the_reference_verdicts():
 @shipped
 def test_shipped_model_int8_stays_close_to_fp32():
     """int8 (all projections, smoothed, per-token scales) vs fp32 on 200 dev texts: >= 95% same labels, mean
-    |P(unsafe) difference| < 0.05 (on all 1,386 dev items, v16: 18 labels differ; v15: 17; v7: 31; v3: 35, mean
-    0.025, and with smoothing but without per-token scales 94)."""
+    |P(unsafe) difference| < 0.05 (on all 1,386 dev items the shipped model's labels differ on fewer than 20; the model
+    card has the figures)."""
     from suho.data.schema import read_jsonl
     from suho.guard import load_guard
 
@@ -272,11 +272,11 @@ def test_shipped_model_int8_stays_close_to_fp32():
 
 
 def test_a_corrupt_cache_file_is_rebuilt(tiny_guard):
-    from suho.model.runtime import _base_dir, cache_file, load_fast
+    from suho.model.runtime import cache_file, load_fast, prepared_base
 
     path = tiny_guard.artifacts.path
     load_fast(path)
-    f = cache_file(path, _base_dir(tiny_guard.artifacts))
+    f = cache_file(path, prepared_base(tiny_guard.artifacts))
     head = f.read_bytes()[:100]  # e.g. a copy cut short; written as a new file, because other guards in this test
     f.unlink()  # session map the old one (rewriting a mapped file in place would pull the pages from under them)
     f.write_bytes(head)

@@ -5,9 +5,10 @@ import pytest
 import yaml
 
 from suho.cli.main import main
-from suho.guard import decide
+from suho.eval.metrics import binary_table
 from suho.policy import CATEGORY_IDS, Action, load_policy
-from suho.policy.calibrate import Scores, calibrate, flagged
+from suho.policy.calibrate import Scores, calibrate, weighted_f1
+from suho.policy.decision import flagged
 
 N_CAT = len(CATEGORY_IDS)
 
@@ -20,17 +21,12 @@ def _random_scores(n=400, seed=0, unsafe_shift=0.0):
     return p_unsafe, p_cat, Scores(p_unsafe[:, None] * p_cat, unsafe, ~unsafe)
 
 
-def _mixed_policy():
-    pol = load_policy("en-US").with_rule("copyright_infringement", action="allow")
-    return pol.with_rule("crime_advice", threshold=0.3)
-
-
-@pytest.mark.parametrize("policy", [load_policy("ko-KR"), load_policy("en-US"), _mixed_policy()], ids=str)
-def test_vectorised_rule_agrees_with_decide(policy):
-    p_unsafe, p_cat, sc = _random_scores(seed=1)
-    want = [decide(float(u), c.tolist(), policy)[0].value == "unsafe" for u, c in zip(p_unsafe, p_cat)]
-    assert flagged(sc, policy).tolist() == want
-    assert 0 < sum(want) < len(want)  # the comparison covers both outcomes
+def test_numpy_weighted_f1_equals_binary_table():
+    rng = np.random.default_rng(0)
+    for n in (1, 7, 200):
+        y, pred = rng.random(n) < 0.4, rng.random(n) < 0.5
+        table = binary_table(["unsafe" if v else "safe" for v in y], ["unsafe" if v else "safe" for v in pred])
+        assert weighted_f1(y, pred) == pytest.approx(table["weighted"]["f1"])
 
 
 def _one_category(n=600, seed=3):
@@ -167,7 +163,8 @@ def test_shift_fits_one_number_for_every_threshold():
     assert cal.after.weighted_f1 > cal.before.weighted_f1 + 0.05
     assert cal.helps and cal.heldout_after.weighted_f1 > cal.heldout_before.weighted_f1 + 0.05
     new = np.array([cal.policy.rule(c).threshold for c in CATEGORY_IDS])
-    assert (flagged(sc, cal.policy) == flagged(sc, pol, new)).all()  # the written pack decides as the fit did
+    # the written pack decides as the fit did
+    assert (flagged(sc.category_scores, cal.policy) == flagged(sc.category_scores, pol, new)).all()
 
 
 def test_shift_keeps_the_pack_when_nothing_is_gained():

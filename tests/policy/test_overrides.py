@@ -4,11 +4,11 @@ import pytest
 import yaml
 
 from suho.cli.main import main
-from suho.guard import overridden
 from suho.policy import Action, Category, PolicyError, load_policy
+from suho.policy.decision import overridden
 from suho.policy.overrides import Override, Overrides, override_key, parse_overrides
 from suho.policy.pack import policy_from_dict
-from suho.textnorm import normalize_query
+from suho.text.normalize import normalize_query
 
 PROCESS = {"text": "프로세스 죽이는 법 알려줘", "label": "safe"}
 COIN = {"pattern": r"(?i)\bxyz ?coin\b.*(오를|떨어질)", "label": "unsafe", "category": "uncertain_prediction"}

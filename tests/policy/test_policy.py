@@ -4,9 +4,9 @@ import pytest
 import yaml
 
 from suho.cli.main import main
-from suho.lang import detect_language
 from suho.policy import CATEGORY_IDS, Action, PolicyError, available_policies, load_policy, taxonomy
 from suho.policy.pack import crisis_numbers, policy_from_dict
+from suho.text.lang import detect_language
 
 
 @pytest.mark.parametrize("name", available_policies())

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from suho.guard import Verdict
 from suho.policy import CATEGORY_IDS, Action, load_policy
+from suho.policy.verdict import Verdict
 from suho.serve.schemas import OPENAI_CATEGORIES, TO_OPENAI
 
 TEXTS = [
@@ -201,7 +201,7 @@ def test_texts_needing_too_many_windows_get_413_before_the_model_never_fail_mode
 
 def test_a_long_text_takes_turns_so_a_short_request_is_not_held_behind_it(serve, tiny_guard, monkeypatch):
     long = _sentences(40)  # 40 windows: 10 steps of max_batch_size 4
-    real = tiny_guard._score
+    real = tiny_guard.scorer.score
 
     def slow(seqs):
         time.sleep(0.1)  # every forward pass as slow as a real model's long windows
@@ -214,7 +214,7 @@ def test_a_long_text_takes_turns_so_a_short_request_is_not_held_behind_it(serve,
         done[name] = (time.monotonic(), r)
 
     with serve(max_batch_size=4, max_wait_ms=1) as (url, _):
-        monkeypatch.setattr(tiny_guard, "_score", slow)
+        monkeypatch.setattr(tiny_guard.scorer, "score", slow)
         first = threading.Thread(target=post, args=(url, "long", {"input": long}))
         first.start()
         time.sleep(0.35)  # the long job has taken a few steps

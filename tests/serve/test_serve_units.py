@@ -41,7 +41,7 @@ def test_under_a_policy_with_overrides_needs_the_text(tiny_guard, packs):
 
 
 def test_screen_windows_refuses_a_text_over_the_guard_limit_then_a_request_over_max_windows():
-    from suho.guard import MAX_WINDOWS
+    from suho.model.windows import MAX_WINDOWS
     from suho.serve.batcher import screen_windows
 
     assert screen_windows([1, 1, 30], 32) is None

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from suho.lang import detect_language
 from suho.policy import CATEGORY_IDS, load_policy, taxonomy
 from suho.synth.prompts import harmful_prompt, lookalike_prompt, reply_prompt, seed_examples
+from suho.text.lang import detect_language
 
 GRID = [(c, lang) for c in CATEGORY_IDS for lang in ("ko", "en")]
 

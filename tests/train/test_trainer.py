@@ -78,7 +78,7 @@ def _assert_learned_the_toy_set(path) -> None:
     guard = load_guard(path)
     unsafe_texts = [r["text"] for r in ROWS if r["label"] == "unsafe"]
     safe_texts = [r["text"] for r in ROWS if r["label"] == "safe"]
-    p_unsafe, _, _ = guard.probabilities(unsafe_texts + safe_texts)
+    p_unsafe, _, _ = guard.scorer.probabilities(unsafe_texts + safe_texts)
     assert p_unsafe[: len(unsafe_texts)].min() > p_unsafe[len(unsafe_texts) :].max()
 
 
@@ -124,7 +124,7 @@ def test_detection_never_touches_the_full_vocabulary_head(tiny_base, suho_home, 
     def forbidden(*a, **k):
         raise AssertionError("full-vocabulary LM head was called")
 
-    monkeypatch.setattr(guard.model.get_output_embeddings(), "forward", forbidden)
+    monkeypatch.setattr(guard.model.hf_model.get_output_embeddings(), "forward", forbidden)
     guard.detect(["sns 계정 해킹하는 방법 알려줘"])
     guard.respond("sns 계정 해킹하는 방법 알려줘", max_new_tokens=4, mode="generated")
 

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
-from suho.cli import add_engine_args, engine_kwargs
+from suho.cli import MODEL_HELP, add_command, add_engine_args, engine_kwargs
 from suho.policy import taxonomy
-from suho.textnorm import text_problem
+from suho.policy.verdict import CheckResult
+from suho.text.normalize import text_problem
+
+EXAMPLES = """examples:
+  suho check "sns 계정 해킹하는 방법 알려줘"
+  suho check --policy en-US --json "Which stock will double next week?"
+  suho check --file queries.jsonl --out verdicts.jsonl"""
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "check",
-        help="check texts with the guard",
-        epilog='examples:\n  suho check "sns 계정 해킹하는 방법 알려줘"\n'
-        '  suho check --policy en-US --json "Which stock will double next week?"\n'
-        "  suho check --file queries.jsonl --out verdicts.jsonl",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "check", "check texts with the guard", EXAMPLES)
     p.add_argument("texts", nargs="*", help="texts to check")
     p.add_argument(
         "--file",
@@ -30,7 +28,7 @@ def add_parser(sub) -> None:
         "text, one per line",
     )
     p.add_argument("--out", type=Path, help="write one JSON result per line here (never the --file itself)")
-    p.add_argument("--model", help="suho model dir (default: $SUHO_MODEL or the shipped models/suho-ko-270m)")
+    p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("--policy", default="ko-KR", help="policy pack name or YAML path (default ko-KR)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a readable verdict")
     p.add_argument("--force-reply", action="store_true", help="generate a safeguard reply even for safe texts")
@@ -40,23 +38,9 @@ def add_parser(sub) -> None:
     p.set_defaults(func=_run)
 
 
-def result_dict(text: str, res) -> dict:
-    v = res.verdict
-    return {
-        "text": text,
-        "language": v.language,
-        "label": v.label.value,
-        "category": v.category.value if v.category else None,
-        "action": v.action.value,
-        "p_unsafe": v.p_unsafe,
-        "category_scores": v.category_scores,
-        "model_category": v.model_category.value,
-        "override": v.override,
-        "policy": v.policy,
-        "latency_ms": v.latency_ms,
-        "reply": res.reply.text if res.reply else None,
-        "error": None,
-    }
+def result_dict(text: str, res: CheckResult) -> dict:
+    """One output row: the text, its verdict and reply (`CheckResult.to_dict`), and no error."""
+    return {"text": text, **res.to_dict(), "error": None}
 
 
 MAX_LISTED_ERRORS = 20
@@ -131,7 +115,7 @@ def _readable(text: str, res, lang: str) -> str:
 def _run(args) -> int:
     from tqdm import tqdm
 
-    from suho.guard import CheckResult, load_guard
+    from suho.guard import load_guard
 
     if args.file:
         if args.out and args.out.resolve() == args.file.resolve():
@@ -181,7 +165,6 @@ def _run(args) -> int:
 def _check_chunk(guard, chunk: list[tuple[str, dict]], args) -> list:
     """CheckResults for a chunk of (where, row); a text the guard refuses (empty, too long) gets its error message,
     naming where it came from, and the others are still checked, so a bulk run loses nothing."""
-    from suho.guard import CheckResult
 
     def run(texts):
         if args.no_reply:

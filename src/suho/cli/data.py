@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
+from suho.cli import add_command
 from suho.data.build import build, stats
 from suho.data.schema import read_jsonl
 from suho.paths import REPO_ROOT
-from suho.romaja import ENGLISH_WORDS, english_words, write_words
-from suho.spacing import TABLE, clean_korean_texts, count, counted, write_table
+from suho.text.romaja import ENGLISH_WORDS, english_words, write_words
+from suho.text.spacing import TABLE, clean_korean_texts, count, counted, write_table
+
+EXAMPLES = """examples:
+  suho data build
+  suho data stats data/train.jsonl data/dev.jsonl"""
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "data",
-        help="build, validate and describe the training data",
-        epilog="examples:\n  suho data build\n  suho data stats data/train.jsonl data/dev.jsonl",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "data", "build, validate and describe the training data", EXAMPLES)
     ps = p.add_subparsers(dest="data_command", required=True)
     b = ps.add_parser("build", help="seed files + public corpora -> data/train.jsonl, data/dev.jsonl")
     seed_dir = REPO_ROOT / "data" / "seed"
@@ -43,7 +42,7 @@ def add_parser(sub) -> None:
     v.set_defaults(func=_validate)
     sp = ps.add_parser(
         "spacing",
-        help="rebuild the normaliser's tables (suho.spacing, suho.romaja) from the training data",
+        help="rebuild the normaliser's tables (suho.text.spacing, suho.text.romaja) from the training data",
         description="Counts, for every gap between two syllables in the clean Korean rows of the training data, "
         "whether a space stands there (the normaliser puts word breaks back into spaced-out text, and reads "
         "romanised words back into Hangul, with it), and lists the words of the English rows (never read as "

@@ -6,12 +6,11 @@ combined `reports/<benchmark>/summary.md` has one row per model/baseline and is 
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from pathlib import Path
 
-from suho.cli import add_engine_args, engine_kwargs
+from suho.cli import MODEL_HELP, add_command, add_engine_args, engine_kwargs
 from suho.eval.baselines import BASELINES
 from suho.eval.benchmarks import BENCHMARKS
 
@@ -25,21 +24,14 @@ EXAMPLES = """examples:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "eval",
-        help="evaluate a guard (and baselines) on a benchmark",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "eval", "evaluate a guard (and baselines) on a benchmark", EXAMPLES)
     p.add_argument(
         "--benchmark",
         action="append",
         required=True,
         help=f"one of {', '.join(BENCHMARKS)} or file:PATH.jsonl (repeatable)",
     )
-    p.add_argument(
-        "--model", action="append", help="suho model dir (repeatable; default: $SUHO_MODEL or the shipped model)"
-    )
+    p.add_argument("--model", action="append", help=f"{MODEL_HELP}; repeatable")
     p.add_argument("--no-model", action="store_true", help="evaluate only the baselines")
     p.add_argument(
         "--baseline",
@@ -115,7 +107,7 @@ def _record_parse_errors(res: dict, errors: list[dict], out_dir: Path) -> None:
 
 def render_comparison(results: list[dict], dirs: list[str]) -> str:
     """One benchmark, many models: the reference table, then CIs, over-refusal by group and recall by category."""
-    from suho.eval.report import BINARY_HEADER, _f, binary_row, paired_section
+    from suho.eval.report import BINARY_HEADER, binary_row, cell, paired_section
 
     first = results[0]
     out = [
@@ -131,7 +123,7 @@ def render_comparison(results: list[dict], dirs: list[str]) -> str:
         lo, hi = r["weighted_f1_ci95"]
         errs = r.get("parse_errors", "-")
         out.append(
-            f"| {r['model']} | {lo:.3f}–{hi:.3f} | {_f(r['scores']['average_precision'])} | {errs} | "
+            f"| {r['model']} | {lo:.3f}–{hi:.3f} | {cell(r['scores']['average_precision'])} | {errs} | "
             f"{r['seconds']} | [{d}]({d}/summary.md) |"
         )
     names = " | ".join(r["model"] for r in results)

@@ -7,7 +7,7 @@ import importlib
 import os
 import sys
 
-SUBCOMMANDS = ("check", "policy", "model", "data", "synth", "train", "eval", "serve")
+SUBCOMMANDS = ("check", "policy", "model", "data", "synth", "train", "eval", "eval-replies", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMANDS:
         try:
-            module = importlib.import_module(f"suho.cli.{name}")
+            module = importlib.import_module(f"suho.cli.{name.replace('-', '_')}")
         except ModuleNotFoundError as exc:
             if exc.name and exc.name.startswith("suho.cli."):
                 continue  # subcommand not part of this build

@@ -3,21 +3,17 @@
 
 from __future__ import annotations
 
-import argparse
-
+from suho.cli import add_command
 from suho.model.base import DEFAULT_BASE, prepare_base, read_manifest
+
+EXAMPLES = """examples:
+  suho model prepare
+  suho model prepare --base Qwen/Qwen2.5-0.5B
+  suho model average runs/soup runs/seed13/model runs/seed14/model"""
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "model",
-        help="prepare base models; average trained guards",
-        epilog=(
-            "examples:\n  suho model prepare\n  suho model prepare --base Qwen/Qwen2.5-0.5B\n"
-            "  suho model average runs/soup runs/seed13/model runs/seed14/model"
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "model", "prepare base models; average trained guards", EXAMPLES)
     ps = p.add_subparsers(dest="model_command", required=True)
     prep = ps.add_parser("prepare", help="assemble/convert a base model into the suho cache ($SUHO_HOME)")
     prep.add_argument("--base", default=DEFAULT_BASE, help=f"HF id, local path or {DEFAULT_BASE} (default)")

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
-import unicodedata
 from pathlib import Path
 
 import yaml
 
+from suho.cli import MODEL_HELP, add_command, pad
 from suho.policy import CATEGORY_IDS, PolicyError, available_policies, load_policy, taxonomy
+
+EXAMPLES = """examples:
+  suho policy show ko-KR
+  suho policy validate my-pack.yaml
+  suho policy calibrate --data file:my_traffic.jsonl --max-flag-rate 0.05 --out my-pack.yaml"""
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "policy",
-        help="show, list or validate policy packs",
-        epilog="examples:\n  suho policy show ko-KR\n  suho policy validate my-pack.yaml\n"
-        "  suho policy calibrate --data file:my_traffic.jsonl --max-flag-rate 0.05 --out my-pack.yaml",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "policy", "show, list, validate or calibrate policy packs", EXAMPLES)
     ps = p.add_subparsers(dest="policy_command", required=True)
     show = ps.add_parser("show", help="print a pack (a shipped name or a YAML file)")
     show.add_argument("name", nargs="?", default="ko-KR")
@@ -39,7 +37,7 @@ def add_parser(sub) -> None:
     )
     cal.add_argument("--data", required=True, help="a benchmark name (e.g. dev) or file:PATH.jsonl in the suho schema")
     cal.add_argument("--policy", default="ko-KR", help="the pack to start from (a shipped name or a YAML file)")
-    cal.add_argument("--model", help="suho model dir (default: $SUHO_MODEL or the shipped model)")
+    cal.add_argument("--model", help=MODEL_HELP)
     cal.add_argument("--max-flag-rate", type=float, help="at most this share of safe items flagged (else: best F1)")
     cal.add_argument(
         "--flag-on",
@@ -72,24 +70,17 @@ def _show(args) -> int:
     print(f"{pol.name} ({pol.culture}) — {pol.description}")
     others = "".join(f"; in {language}: {line}" for language, line in pol.crisis_line_by_language.items())
     print(f"reply language: {pol.reply_language}; replies: {pol.reply_mode}; crisis line: {pol.crisis_line}{others}\n")
-    print(f"{'group':8} {'category':28} {_pad('name', 26)} {'action':8} threshold")
+    print(f"{'group':8} {'category':28} {pad('name', 26)} {'action':8} threshold")
     for cat, info in taxonomy().items():
         rule = pol.rule(cat.value)
         print(
-            f"{info.group.value:8} {cat.value:28} {_pad(info.name(lang), 26)} "
-            f"{rule.action.value:8} {rule.threshold:.2f}"
+            f"{info.group.value:8} {cat.value:28} {pad(info.name(lang), 26)} {rule.action.value:8} {rule.threshold:.2f}"
         )
     if pol.overrides:
         print(f"\noverrides ({len(pol.overrides)}; they decide before the thresholds):")
         for o in pol.overrides.entries:
             print(f"  {o.label:6} {o.category or '':28} {o.describe()}")
     return 0
-
-
-def _pad(text: str, width: int) -> str:
-    """Left-justify by display width (Hangul takes two columns)."""
-    cols = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-    return text + " " * max(0, width - cols)
 
 
 def _validate(args) -> int:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
 import logging
 import sys
 
-from suho.cli import add_engine_args, engine_kwargs
-from suho.config import add_dataclass_args, resolve_config
+from suho.cli import MODEL_HELP, add_command, add_engine_args, engine_kwargs
+from suho.cli.config import add_config_args, resolve_config
 from suho.serve.settings import ServeSettings
 
 EPILOG = """\
@@ -26,20 +25,19 @@ SIGINT/SIGTERM stop accepting connections and let in-flight requests finish (up 
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
+    p = add_command(
+        sub,
         "serve",
-        help="run the guard as an HTTP service",
+        "run the guard as an HTTP service",
+        EPILOG,
         description="Serve POST /v1/moderations (OpenAI-compatible), POST /v1/guard, GET /healthz, /readyz, /metrics.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--config", help="YAML file with ServeSettings fields (CLI flags override it)")
-    p.add_argument("--model", help="suho model dir (default: $SUHO_MODEL or the shipped models/suho-ko-270m)")
+    p.add_argument("--model", help=MODEL_HELP)
     add_engine_args(p)
     p.add_argument("--policy", default="ko-KR", help="default policy pack name or YAML path (default ko-KR)")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
-    add_dataclass_args(p, ServeSettings)
+    add_config_args(p, ServeSettings)
     p.set_defaults(func=_run)
 
 
@@ -59,7 +57,7 @@ def _run(args) -> int:
         raise RuntimeError(f"suho serve needs the serve extra: pip install 'suho[serve]' ({exc})") from exc
     from suho.guard import load_guard
     from suho.policy import load_policy
-    from suho.textnorm import load_tables
+    from suho.text.normalize import load_tables
 
     settings = resolve_config(ServeSettings, args.config, args)
     load_policy(args.policy)  # a bad pack is an error now, not after the server started

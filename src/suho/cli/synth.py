@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from suho.config import add_dataclass_args, resolve_config
+from suho.cli import add_command
+from suho.cli.config import add_config_args, resolve_config
 from suho.synth.run import SynthConfig, SynthReport, preview, synthesize
 
 EXAMPLES = """examples:
@@ -23,17 +23,13 @@ Re-running the same command resumes: rows already in --out count towards --per-c
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "synth",
-        help="generate synthetic training data with a teacher LLM (OpenAI-compatible API)",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = add_command(
+        sub, "synth", "generate synthetic training data with a teacher LLM (OpenAI-compatible API)", EXAMPLES
     )
-    p.add_argument("--config", help="YAML file with SynthConfig fields (CLI flags override it)")
     p.add_argument(
         "--dry-run", action="store_true", help="print the first prompt of each category and kind, call nothing"
     )
-    add_dataclass_args(p, SynthConfig)
+    add_config_args(p, SynthConfig)
     p.set_defaults(func=_run)
 
 

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
-
-from suho.config import add_dataclass_args, resolve_config
+from suho.cli import add_command
+from suho.cli.config import add_config_args, resolve_config
 from suho.train.config import TrainConfig
+
+EXAMPLES = """examples:
+  suho train --output-dir runs/ko --epochs 1
+  suho train --config my.yaml --base Qwen/Qwen2.5-0.5B --lora-layers all"""
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "train",
-        help="fine-tune a guard model (LoRA, multi-task)",
-        epilog="example:\n  suho train --output-dir runs/ko --epochs 1\n"
-        "  suho train --config my.yaml --base Qwen/Qwen2.5-0.5B --lora-layers all",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--config", help="YAML file with TrainConfig fields (CLI flags override it)")
-    add_dataclass_args(p, TrainConfig)
+    p = add_command(sub, "train", "fine-tune a guard model (LoRA, multi-task)", EXAMPLES)
+    add_config_args(p, TrainConfig)
     p.set_defaults(func=_run)
 
 

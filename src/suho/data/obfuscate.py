@@ -4,20 +4,20 @@ Users who want a harmful answer past a filter disguise the words a filter would 
 rewrites a query the way such users do; all are deterministic given a `random.Random`, and each returns None when it
 has nothing to work on (e.g. no Hangul word), so callers can pick another.
 
-| kind | example | undone by `suho.textnorm`? |
+| kind | example | undone by `text.normalize`? |
 |---|---|---|
 | jamo | 대마초 -> ㄷㅐㅁㅏㅊㅗ | yes |
-| spaced | 대 마 키 우 는 법 (every syllable) | yes (6+ syllables; word breaks put back by `suho.spacing`) |
+| spaced | 대 마 키 우 는 법 (every syllable) | yes (6+ syllables; word breaks put back by `text.spacing`) |
 | spaced_word | 대 마 초 키우는 법 (one word) | 3-5 syllables when the spacing model is sure (about half); 2 no |
 | separator | 대.마.초, 자🔪살 | 3+ syllables yes; 2-syllable words no |
 | unicode | zero-width characters inside a word, fullwidth Latin/digits | yes |
 | chosung | 자살 -> ㅈㅅ (초성 only) | no |
 | digits | 시1발, 씨8 (digit inserted, numeral homophones) | one digit in a word, mostly (161 of 358 exactly) |
-| romanized | 대마초 -> daemacho (one word, code-switched) | mostly (`suho.romaja`; 268 of 355 dev items exactly) |
+| romanized | 대마초 -> daemacho (one word, code-switched) | mostly (`text.romaja`; 268 of 355 dev items exactly) |
 | repeat | 죽고 싶어어어어 | yes, inside a word of 2+ syllables (a one-syllable word, 나나나, no) |
-| keyboard | 대마초 -> eoakch (English keyboard mode; whole query or one word) | mostly (`suho.keyboard`) |
-| leet (English rows) | bomb -> b0mb, poison -> p0is0n | when one reading is an English word of ours (`suho.leet`) |
-| homoglyph (English rows) | kill -> kіll (Cyrillic і) | yes, inside a Latin word (`suho.leet`) |
+| keyboard | 대마초 -> eoakch (English keyboard mode; whole query or one word) | mostly (`text.keyboard`) |
+| leet (English rows) | bomb -> b0mb, poison -> p0is0n | when one reading is an English word of ours (`text.leet`) |
+| homoglyph (English rows) | kill -> kіll (Cyrillic і) | yes, inside a Latin word (`text.leet`) |
 
 The benchmark is built from dev rows only and the training variants from train rows only, so no disguised dev query
 is ever trained on.
@@ -32,9 +32,9 @@ from dataclasses import replace
 from typing import NamedTuple
 
 from suho.data.schema import Label, Record
-from suho.hangul import LEADS, TAILS, VOWELS, parts
-from suho.keyboard import to_keys
-from suho.romaja import romanize
+from suho.text.hangul import LEADS, TAILS, VOWELS, parts
+from suho.text.keyboard import to_keys
+from suho.text.romaja import romanize
 
 _SYL = re.compile("[\uac00-\ud7a3]")
 _WORD = re.compile("[\uac00-\ud7a3]+")
@@ -275,11 +275,11 @@ def balancing_chosung(train: list[Record], seed: int) -> list[Record]:
     """Safe 초성 copies of Korean train rows, enough that Korean train rows holding a consonant-only run are as often
     safe as unsafe.
 
-    Comment corpora write ㅋㅋ and ㅅㅂ mostly in insults (v7's data: 307 unsafe natural rows with such a run, 47
-    safe), so even with as many safe as unsafe 초성 copies a model learns that a run of bare consonants means unsafe,
-    and flags a safe query whose key word is abbreviated (`ㅁㅇㅇㄱㅇ` for `무엇인가요`) more often than its clean
-    original. The copies come from safe Korean rows that are not disguised already (half look-alikes, half ordinary
-    rows, as in `training_variants`), by the same `chosung` transform, each row at most once.
+    Comment corpora write ㅋㅋ and ㅅㅂ mostly in insults (in our training data about 6 unsafe rows with such a run
+    for every safe one), so even with as many safe as unsafe 초성 copies a model learns that a run of bare consonants
+    means unsafe, and flags a safe query whose key word is abbreviated (`ㅁㅇㅇㄱㅇ` for `무엇인가요`) more often than
+    its clean original. The copies come from safe Korean rows that are not disguised already (half look-alikes, half
+    ordinary rows, as in `training_variants`), by the same `chosung` transform, each row at most once.
     """
     ko = [r for r in train if r.language == "ko"]
     unsafe = sum(1 for r in ko if r.label == Label.UNSAFE and CONSONANT_RUN.search(r.text))

@@ -8,19 +8,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from suho.policy.taxonomy import CATEGORY_IDS
+from suho.policy.taxonomy import CATEGORY_IDS, Label
 
 LANGUAGES = ("ko", "en")
 SPLITS = ("train", "dev", "test", "eval")
-
-
-class Label(str, Enum):
-    SAFE = "safe"
-    UNSAFE = "unsafe"
 
 
 @dataclass(frozen=True)

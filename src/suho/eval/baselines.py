@@ -3,8 +3,8 @@ OpenAI-compatible chat model (zero-shot and -IC) and any Llama-Guard-style HF mo
 
 Every baseline looks like a `Guard` to `eval.run.evaluate`: a `name`, a `policy` and `detect(texts) -> [Verdict]`.
 Each turns its raw output into P(unsafe) and a category distribution and then goes through the guard's own policy
-rule (`guard.decide`), so the rows differ only in the classifier. Binary-only outputs give P(unsafe) 0 or 1 and a
-one-hot category (crime_advice when they name none). A reply that cannot be parsed is not a crash: it counts as
+rule (`suho.policy.decision`), so the rows differ only in the classifier. Binary-only outputs give P(unsafe) 0 or 1 and
+a one-hot category (crime_advice when they name none). A reply that cannot be parsed is not a crash: it counts as
 safe (the classifier did not flag it) and is recorded in `parse_errors`, which `suho eval` reports.
 
 The classifier prompt is written once (`CLASSIFIER_PROMPT`) and shared by the LM and chat baselines.
@@ -21,16 +21,16 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Protocol
 
 import torch
 import yaml
 
-from suho.guard import Verdict, decide
-from suho.lang import detect_language
+from suho.eval.detector import Detector, first_token, one_hot, verdict
 from suho.model.adapter import decoder, output_matrix
+from suho.model.batch import PaddedBatch, by_length
 from suho.model.format import prompt_ids as turn_prompt_ids
-from suho.policy import CATEGORY_IDS, Category, Policy, load_policy, taxonomy
+from suho.policy import CATEGORY_IDS, Policy, load_policy, taxonomy
+from suho.policy.verdict import Verdict
 
 # -- the prompt, written once
 
@@ -69,41 +69,6 @@ def classifier_prompt(text: str, in_context: bool = False) -> str:
         shots = "\n".join(f"Message: {t}\nAnswer: {_answer(c)}\n" for t, c in IC_EXAMPLES)
         examples = f"\nExamples:\n{shots}"
     return CLASSIFIER_PROMPT.format(categories=cats, examples=examples, text=text)
-
-
-# -- shared plumbing
-
-
-class Detector(Protocol):
-    """What `eval.run.evaluate` needs; `Guard` and every baseline satisfy it."""
-
-    name: str
-    policy: Policy
-
-    def detect(self, texts: Sequence[str]) -> list[Verdict]: ...
-
-
-def one_hot(categories: Sequence[str]) -> list[float]:
-    """Mass split evenly over the named categories (crime_advice when none is named)."""
-    cats = [c for c in categories if c in CATEGORY_IDS] or [Category.CRIME_ADVICE.value]
-    return [cats.count(c) / len(cats) for c in CATEGORY_IDS]
-
-
-def make_verdict(text: str, p_unsafe: float, p_cat: Sequence[float], policy: Policy, seconds: float) -> Verdict:
-    """A Verdict through the guard's own policy rule, so baselines and guard are judged alike."""
-    label, cat, action, scores = decide(p_unsafe, p_cat, policy)
-    top = max(range(len(CATEGORY_IDS)), key=lambda i: p_cat[i])
-    return Verdict(
-        label=label,
-        category=cat,
-        action=action,
-        p_unsafe=round(float(p_unsafe), 6),
-        category_scores={k: round(v, 6) for k, v in scores.items()},
-        model_category=Category(CATEGORY_IDS[top]),
-        language=detect_language(text),
-        policy=policy.name,
-        latency_ms=round(seconds * 1000, 2),
-    )
 
 
 # -- keyword / regex
@@ -149,7 +114,7 @@ class KeywordBaseline:
             hits = self.matches(text)
             n = sum(len(m) for m in hits.values())
             p_cat = [len(hits.get(c, ())) / n for c in CATEGORY_IDS] if n else one_hot([])
-            out.append(make_verdict(text, 1.0 if n else 0.0, p_cat, self.policy, time.perf_counter() - t0))
+            out.append(verdict(text, 1.0 if n else 0.0, p_cat, self.policy, time.perf_counter() - t0))
         return out
 
 
@@ -157,10 +122,6 @@ class KeywordBaseline:
 
 
 WORDS = ("safe", "unsafe")
-
-
-def _first_token(tokenizer, word: str) -> int:
-    return tokenizer(word, add_special_tokens=False)["input_ids"][0]
 
 
 class LMClassifier:
@@ -177,14 +138,14 @@ class LMClassifier:
         self.in_context, self.batch_size = in_context, batch_size
         self._body = decoder(model)
         # The lowercase word's first token always counts; case/space variants only where the other word lacks them.
-        variants = {w: [_first_token(tokenizer, v) for v in (w, " " + w, w.title(), " " + w.title())] for w in WORDS}
+        variants = {w: [first_token(tokenizer, v) for v in (w, " " + w, w.title(), " " + w.title())] for w in WORDS}
         if variants["safe"][0] == variants["unsafe"][0]:
             raise ValueError(f"{name}: the tokenizer cannot tell 'safe' from 'unsafe' by their first token")
         self.safe_ids, self.unsafe_ids = (
             sorted({variants[w][0]} | set(variants[w]) - set(variants[other]))
             for w, other in (("safe", "unsafe"), ("unsafe", "safe"))
         )
-        self.category_ids = [_first_token(tokenizer, " " + c) for c in CATEGORY_IDS]
+        self.category_ids = [first_token(tokenizer, " " + c) for c in CATEGORY_IDS]
         w = output_matrix(model).detach()
         self._label_rows = w[torch.tensor(self.safe_ids + self.unsafe_ids)].float().clone()
         self._cat_rows = w[torch.tensor(self.category_ids)].float().clone()
@@ -208,26 +169,18 @@ class LMClassifier:
 
     def probabilities(self, texts: Sequence[str]):
         """(P(unsafe) [N], P(category | unsafe) [N, 10], seconds per item)."""
-        prompts = [self.prompt_ids(t) for t in texts]
-        seqs = [p + self._prefix for p in prompts]
-        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+        seqs = [self.prompt_ids(t) + self._prefix for t in texts]
         p_unsafe, p_cat = torch.zeros(len(seqs)), torch.zeros(len(seqs), len(CATEGORY_IDS))
         secs = [0.0] * len(seqs)
         n_safe = len(self.safe_ids)
         with torch.inference_mode():
-            for b in range(0, len(order), self.batch_size):
-                idx = order[b : b + self.batch_size]
+            for idx in by_length([len(s) for s in seqs], self.batch_size):
                 t0 = time.perf_counter()
-                width = max(len(seqs[i]) for i in idx)
-                ids = torch.full((len(idx), width), self._pad, dtype=torch.long)
-                mask = torch.zeros((len(idx), width), dtype=torch.long)
-                for r, i in enumerate(idx):
-                    ids[r, : len(seqs[i])] = torch.tensor(seqs[i])
-                    mask[r, : len(seqs[i])] = 1
-                hidden = self._body(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
-                rows = torch.arange(len(idx))
-                h_label = hidden[rows, torch.tensor([len(prompts[i]) - 1 for i in idx])]
-                h_cat = hidden[rows, torch.tensor([len(seqs[i]) - 1 for i in idx])]
+                batch = PaddedBatch.of([seqs[i] for i in idx], self._pad)
+                hidden = self._body(input_ids=batch.input_ids, attention_mask=batch.attention_mask, use_cache=False)
+                hidden = hidden.last_hidden_state  # (B, T, H)
+                # the prompt's last token (before "unsafe:"), and the answer prefix's last token
+                h_label, h_cat = batch.at(hidden, len(self._prefix) + 1), batch.at(hidden, 1)
                 ll = self._logits(h_label, self._label_rows)
                 pooled = torch.stack([ll[:, :n_safe].logsumexp(-1), ll[:, n_safe:].logsumexp(-1)], -1)
                 pl = pooled.softmax(-1)[:, 1]
@@ -242,9 +195,7 @@ class LMClassifier:
         if not texts:
             return []
         p_unsafe, p_cat, secs = self.probabilities(texts)
-        return [
-            make_verdict(t, float(p_unsafe[i]), p_cat[i].tolist(), self.policy, secs[i]) for i, t in enumerate(texts)
-        ]
+        return [verdict(t, float(p_unsafe[i]), p_cat[i].tolist(), self.policy, secs[i]) for i, t in enumerate(texts)]
 
 
 @lru_cache(maxsize=2)
@@ -309,7 +260,7 @@ class ChatClassifier:
                 self.parse_errors.append({"text": text, "reply": reply})
                 parsed = (False, None)
             unsafe, cat = parsed
-            out.append(make_verdict(text, float(unsafe), one_hot([cat] if cat else []), self.policy, secs))
+            out.append(verdict(text, float(unsafe), one_hot([cat] if cat else []), self.policy, secs))
         return out
 
 

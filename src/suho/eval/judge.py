@@ -6,7 +6,7 @@ The judge sees the user's query and the guard's reply and answers with two 1-5 s
 
 The prompt is written once, here. Unparseable answers are counted (`parse_errors`), never guessed.
 
-    python -m suho.eval.replies --judge gpt-4o-mini --base-url https://api.openai.com/v1
+    suho eval-replies --judge gpt-4o-mini --base-url https://api.openai.com/v1
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import torch
 
-from suho.eval.baselines import _first_token, make_verdict, one_hot
-from suho.guard import Verdict
+from suho.eval.detector import first_token, one_hot, verdict
 from suho.policy import Policy
+from suho.policy.verdict import Verdict
 
 # -- any Llama-Guard-style model
 
@@ -72,7 +72,7 @@ class LlamaGuardClassifier:
         self.model = AutoModelForCausalLM.from_pretrained(self.path, dtype="auto").eval()
         self.batch_size, self.max_new_tokens = batch_size, max_new_tokens
         self.codes = hazard_codes(self.render("x"))
-        self.verdict_ids = (_first_token(self.tokenizer, "safe"), _first_token(self.tokenizer, "unsafe"))
+        self.verdict_ids = (first_token(self.tokenizer, "safe"), first_token(self.tokenizer, "unsafe"))
         self.parse_errors: list[dict] = []
 
     def render(self, text: str) -> str:
@@ -119,5 +119,5 @@ class LlamaGuardClassifier:
                 self.parse_errors.append({"text": text, "reply": reply})
                 parsed, p = (False, []), None
             unsafe, cats = parsed
-            out.append(make_verdict(text, float(unsafe) if p is None else p, one_hot(cats), self.policy, secs))
+            out.append(verdict(text, float(unsafe) if p is None else p, one_hot(cats), self.policy, secs))
         return out

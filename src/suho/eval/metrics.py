@@ -25,16 +25,6 @@ def binary_table(y_true: Sequence[str], y_pred: Sequence[str]) -> dict:
     return out
 
 
-def weighted_f1(unsafe: np.ndarray, flagged: np.ndarray) -> float:
-    """`binary_table`'s weighted F1 from boolean arrays, in plain numpy: for loops that call it thousands of times."""
-    total = 0.0
-    for cls in (True, False):
-        truth, guess = unsafe == cls, flagged == cls
-        denom = float(truth.sum() + guess.sum())
-        total += (2 * float((truth & guess).sum()) / denom if denom else 0.0) * float(truth.sum())
-    return total / len(unsafe)
-
-
 def bootstrap_f1(y_true: Sequence[str], y_pred: Sequence[str], n: int = 1000, seed: int = 0) -> tuple[float, float]:
     """95% percentile bootstrap interval of the weighted F1."""
     yt, yp = np.asarray(y_true), np.asarray(y_pred)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 
-def _f(x) -> str:
+def cell(x) -> str:
     return "-" if x is None else f"{x:.3f}"
 
 
 def binary_row(name: str, b: dict) -> str:
     cells = [b[c][k] for c in ("safe", "unsafe", "weighted") for k in ("precision", "recall", "f1")]
-    return f"| {name} | " + " | ".join(_f(x) for x in cells) + " |"
+    return f"| {name} | " + " | ".join(cell(x) for x in cells) + " |"
 
 
 BINARY_HEADER = (
@@ -25,7 +25,7 @@ def render_markdown(res: dict) -> str:
         "",
         f"{res['n']} items, {res['seconds']} s. Weighted F1 {res['binary']['weighted']['f1']:.3f} "
         f"(95% bootstrap CI {lo:.3f}–{hi:.3f}); average precision of P(unsafe): "
-        f"{_f(res['scores']['average_precision'])}.",
+        f"{cell(res['scores']['average_precision'])}.",
         "",
         BINARY_HEADER,
         binary_row(res["model"], res["binary"]),

@@ -1,1 +1,1 @@
-"""Backbone loading/caching and the prompt + label-token format."""
+"""The model side: base-model cache, the prompt + label-token format, engines, and scoring and decoding with them."""

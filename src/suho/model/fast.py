@@ -22,17 +22,17 @@ import torch
 import torch.nn.functional as F
 
 FORMAT_VERSION = 3  # 3: activation maxima for int8 smoothing stored beside the weights
-PRECISIONS = ("fp32", "int8")
+PRECISIONS = ("fp32", "int8")  # what the fast decoder computes in (training has its own: train.config)
 _PROJECTIONS = ("qkv", "o", "gate_up", "down")
-# int8 quantizes all four projections. Two things keep it within the dev-F1 tolerance (measured on the shipped model,
-# 1,386 dev items; dynamic per-tensor int8 of all four alone moved dev F1 by -0.055):
+# int8 quantizes all four projections. Plain dynamic per-tensor int8 of all four costs about 0.05 dev F1; two things
+# keep it within noise of fp32:
 # - per-token activation scales: each row is divided by its own max before fbgemm's per-tensor quantization and the
 #   output multiplied back (exact in real arithmetic), so one outlier token no longer flattens the others;
 # - SmoothQuant-style per-channel smoothing (Xiao et al. 2023): input channel j of a projection is divided by
 #   s_j = max|X_j|^a / max|W_j|^(1-a) and the weight column multiplied by it, moving outlier channels from the
 #   activations into the per-output-channel-quantized weights. The division is folded exactly into the RMSNorm
 #   weight before qkv and gate/up, into the v rows before o, and into the up rows before down.
-# a = 0.65 was chosen on dev among 0.35/0.5/0.65/0.8 (see the model card for the resulting F1).
+# a = 0.65: the best of 0.35 / 0.5 / 0.65 / 0.8 on dev (the model card gives the F1 int8 costs).
 SMOOTH_ALPHA = 0.65
 _LAYER_NORMS = (
     "input_layernorm",
@@ -125,7 +125,7 @@ class FastGemma3:
         self.sliding_window = meta["sliding_window"]
         self.layer_types = meta["layer_types"]
         self.t = tensors
-        # per projection ("{layer}.{qkv|o|gate_up|down}"): max |input| per channel over the calibration queries
+        # per projection ("{layer}.{qkv|o|gate_up|down}"): max |input| per channel over sample queries (int8 smoothing)
         self.act_absmax = dict(act_absmax or {})
         self._norm: dict[str, torch.Tensor] = {}  # RMSNorm weights of each layer (int8 folds smoothing into some)
         self.embed = tensors["embed"]
@@ -204,8 +204,8 @@ class FastGemma3:
         fp32: oneDNN's pre-packed weight layout (same arithmetic as a plain matmul, up to summation order; for a
         20-token query about twice as fast, because the weights are not re-packed on every call). int8: all four
         projections quantized (weights int8 per output channel, activations per call and per token, fbgemm) after
-        the smoothing described at SMOOTH_ALPHA; needs `calibrate` to have run. Its cost in accuracy is measured on
-        dev by `bench/speed.py`.
+        the smoothing described at SMOOTH_ALPHA; needs `measure_activations` to have run. Its cost in accuracy is
+        measured on dev by `bench/speed.py`.
         """
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
@@ -241,8 +241,9 @@ class FastGemma3:
         keys = [f"{i}.{p}" for p in _PROJECTIONS]
         if any(k not in self.act_absmax for k in keys):
             raise ValueError(
-                f"int8 needs activation statistics for every projection (layer {i} has none): run calibrate() on "
-                "representative queries first (suho.model.runtime does this when it builds the decoder file)"
+                f"int8 needs activation statistics for every projection (layer {i} has none): run "
+                "measure_activations() on representative queries first (suho.model.runtime does this when it builds "
+                "the decoder file)"
             )
         t = {k: self.t[k] for k in self._layer_keys(i)}
         nq, nkv, hd = self.n_heads, self.n_kv, self.head_dim
@@ -271,12 +272,12 @@ class FastGemma3:
         t[f"{i}.qkv"], t[f"{i}.gate_up"] = qkv, gate_up
         return t
 
-    def calibrate(self, sequences: Iterable[list[int]]) -> None:
+    def measure_activations(self, sequences: Iterable[list[int]]) -> None:
         """Record max |input| per channel of every projection (fp32, one sequence at a time, so no padding is
         counted); an int8 engine is repacked with the new statistics."""
         seqs = [list(ids) for ids in sequences]
         if not seqs:
-            raise ValueError("calibrate() needs at least one sequence")
+            raise ValueError("measure_activations() needs at least one sequence")
         precision = self.precision
         if precision != "fp32":
             self.pack("fp32")

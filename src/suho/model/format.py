@@ -7,7 +7,8 @@ follow. The label tokens are reserved `<unusedN>` tokens of the Gemma vocabulary
 ordinary text), so no vocabulary resize is needed; for tokenizers without them we add them as special tokens.
 
 Detection is one forward pass over `prompt + <unsafe>`: the hidden state at the last prompt position scores
-{safe, unsafe}; the one at `<unsafe>` scores the ten categories. Only those twelve rows of the output matrix are used.
+{safe, unsafe} (`LABEL_ROWS`); the one at `<unsafe>` scores the ten categories (`CATEGORY_ROWS`). Only those twelve
+rows of the label head are used.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ WINDOW_TOKENS = 224
 
 # Reserved Gemma tokens <unused0> .. <unused13>, in this order. Changing the order breaks every trained adapter.
 LABEL_TOKEN_NAMES: tuple[str, ...] = (SAFE, UNSAFE, *CATEGORY_IDS, *(f"lang_{lang}" for lang in LANGUAGES))
+# The same order, as rows of the label head (and of the ids `TokenMap.all_ids` lists):
+LABEL_ROWS = slice(0, 2)  # safe, unsafe: scored at the prompt's last token
+CATEGORY_ROWS = slice(2, 2 + len(CATEGORY_IDS))  # the categories: scored at <unsafe>
+LANGUAGE_ROWS = slice(CATEGORY_ROWS.stop, CATEGORY_ROWS.stop + len(LANGUAGES))  # prefilled, never scored
 
 
 def _reserved(i: int) -> str:
@@ -66,15 +71,15 @@ def ensure_label_tokens(tokenizer, model=None) -> TokenMap:
         if added and model is not None:
             model.resize_token_embeddings(len(tokenizer))
     ids = [tokenizer.convert_tokens_to_ids(s) for s in strings]
-    n_cat = len(CATEGORY_IDS)
     eot = tokenizer.convert_tokens_to_ids("<end_of_turn>")
     if eot in (None, tokenizer.unk_token_id):
         eot = tokenizer.eos_token_id
+    safe, unsafe = ids[LABEL_ROWS]
     return TokenMap(
-        safe=ids[0],
-        unsafe=ids[1],
-        categories=tuple(ids[2 : 2 + n_cat]),
-        languages={lang: ids[2 + n_cat + i] for i, lang in enumerate(LANGUAGES)},
+        safe=safe,
+        unsafe=unsafe,
+        categories=tuple(ids[CATEGORY_ROWS]),
+        languages=dict(zip(LANGUAGES, ids[LANGUAGE_ROWS], strict=True)),
         end_of_turn=eot,
     )
 
@@ -83,11 +88,16 @@ PROMPT_PREFIX = "<start_of_turn>user\n"
 PROMPT_SUFFIX = "<end_of_turn>\n<start_of_turn>model\n"
 
 
-def prompt_ids(tokenizer, text: str) -> list[int]:
-    """Token ids of the prompt for one query (BOS included)."""
+def prompt_ids(tokenizer, text: str, max_tokens: int | None = None) -> list[int]:
+    """Token ids of the prompt for one query (BOS included). With `max_tokens`, a longer prompt keeps its first and
+    last halves: the chat turn around the query, and the query's start and its end (where its intent usually is)."""
     ids = tokenizer(PROMPT_PREFIX + text + PROMPT_SUFFIX, add_special_tokens=False)["input_ids"]
     bos = tokenizer.bos_token_id
-    return ([bos] if bos is not None else []) + ids
+    ids = ([bos] if bos is not None else []) + ids
+    if max_tokens is not None and len(ids) > max_tokens:
+        half = max_tokens // 2
+        ids = ids[:half] + ids[-(max_tokens - half) :]
+    return ids
 
 
 def prefix_ids(tokenizer) -> list[int]:
@@ -100,6 +110,12 @@ def reply_ids(tokenizer, reply: str) -> list[int]:
     return tokenizer(reply, add_special_tokens=False)["input_ids"]
 
 
+def reply_prefix(tmap: TokenMap, category: str, language: str) -> list[int]:
+    """`<unsafe> <category> <language>`: what precedes a reply, in training targets and as the prefill that makes the
+    model write one for any query."""
+    return [tmap.unsafe, tmap.category_token(category), tmap.languages[language]]
+
+
 def target_ids(
     tmap: TokenMap, tokenizer, label: str, category: str | None, language: str, reply: str | None
 ) -> list[int]:
@@ -108,7 +124,7 @@ def target_ids(
         return [tmap.safe]
     if category is None:
         raise ValueError("an unsafe target needs a category")
-    out = [tmap.unsafe, tmap.category_token(category), tmap.languages[language]]
+    out = reply_prefix(tmap, category, language)
     if reply:
         out += reply_ids(tokenizer, reply) + [tmap.end_of_turn]
     return out

@@ -1,7 +1,7 @@
 """Taxonomy and per-culture policy packs (YAML package data) with their loader and validator."""
 
 from suho.policy.pack import Action, CategoryRule, Policy, PolicyError, available_policies, load_policy
-from suho.policy.taxonomy import CATEGORY_IDS, Category, CategoryInfo, Group, taxonomy
+from suho.policy.taxonomy import CATEGORY_IDS, Category, CategoryInfo, Group, Label, taxonomy
 
 __all__ = [
     "Action",
@@ -10,6 +10,7 @@ __all__ = [
     "CategoryInfo",
     "CategoryRule",
     "Group",
+    "Label",
     "Policy",
     "PolicyError",
     "available_policies",

@@ -12,8 +12,8 @@ model's operating point is fitted (one parameter instead of ten) — for one of 
 
 Ten thresholds fitted on a thousand items can fit noise, so the same search is also run on random halves of the data
 and scored on the other halves (repeated 2-fold cross-fitting); `Calibration.helps` is False when, on held-out
-halves, the fitted thresholds do no better than the pack's own. The decision rule is `suho.guard.decide`, vectorised
-(a test checks that the two agree).
+halves, the fitted thresholds do no better than the pack's own. Items are decided by `suho.policy.decision.flagged`,
+the vectorised form of the guard's rule.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from suho.eval.metrics import weighted_f1
+from suho.policy.decision import flagged, policy_thresholds
 from suho.policy.pack import Action, Policy, policy_from_dict
 from suho.policy.taxonomy import CATEGORY_IDS
 
@@ -74,19 +74,15 @@ class Calibration:
     shift: float | None = None  # shift=True: the fitted logit shift b on all the data (None: per-category fit)
 
 
-def flagged(scores: Scores, policy: Policy, thresholds: np.ndarray | None = None) -> np.ndarray:
-    """Which items `decide` labels unsafe under `policy` (with `thresholds` [10] in place of the pack's)."""
-    t = _thresholds(policy) if thresholds is None else np.asarray(thresholds, dtype=float)
-    s = scores.category_scores.astype(float)
-    out = np.zeros(len(s), dtype=bool)
-    for actions in ({Action.BLOCK}, {Action.BLOCK, Action.CAUTION}):
-        cols = np.array([i for i, c in enumerate(CATEGORY_IDS) if policy.rule(c).action in actions])
-        if len(cols) == 0:
-            continue
-        part = s[:, cols]
-        top = cols[part.argmax(1)]
-        out |= part.sum(1) >= t[top]
-    return out
+def weighted_f1(unsafe: np.ndarray, pred: np.ndarray) -> float:
+    """The support-weighted F1 over safe and unsafe (`suho.eval.metrics.binary_table`'s "weighted" row) from boolean
+    arrays, in plain numpy: the fit calls it thousands of times."""
+    total = 0.0
+    for cls in (True, False):
+        truth, guess = unsafe == cls, pred == cls
+        denom = float(truth.sum() + guess.sum())
+        total += (2 * float((truth & guess).sum()) / denom if denom else 0.0) * float(truth.sum())
+    return total / len(unsafe)
 
 
 def operating(scores: Scores, pred: np.ndarray) -> Operating:
@@ -135,9 +131,9 @@ def calibrate(
         return op.unsafe_recall if over <= 1e-12 else -over
 
     def objective(sc: Scores, t: np.ndarray) -> float:
-        return value(operating(sc, flagged(sc, policy, t)))
+        return value(operating(sc, flagged(sc.category_scores, policy, t)))
 
-    base = _thresholds(policy)
+    base = policy_thresholds(policy)
 
     def fit(sc: Scores) -> tuple[np.ndarray, float | None]:
         """The fitted thresholds, and the logit shift b when `shift` (else None)."""
@@ -185,8 +181,8 @@ def calibrate(
         for train, test in ((a, b), (b, a)):
             t, _ = fit(scores.subset(train))
             held = scores.subset(test)
-            held_before.append(operating(held, flagged(held, policy, base)))
-            held_after.append(operating(held, flagged(held, policy, t)))
+            held_before.append(operating(held, flagged(held.category_scores, policy, base)))
+            held_after.append(operating(held, flagged(held.category_scores, policy, t)))
     data = policy.to_dict()
     for i in tuned:
         data["categories"][CATEGORY_IDS[i]]["threshold"] = float(fitted[i])
@@ -194,8 +190,8 @@ def calibrate(
         policy=policy_from_dict(data, source=f"{policy.name} (calibrated)"),
         objective=("f1" if max_flag_rate is None else f"recall at flag rate <= {max_flag_rate:g}")
         + (", one logit shift for every threshold" if shift else ""),
-        before=operating(scores, flagged(scores, policy, base)),
-        after=operating(scores, flagged(scores, policy, fitted)),
+        before=operating(scores, flagged(scores.category_scores, policy, base)),
+        after=operating(scores, flagged(scores.category_scores, policy, fitted)),
         heldout_before=_mean(held_before),
         heldout_after=_mean(held_after),
         folds=2 * repeats,
@@ -216,7 +212,3 @@ def shifted(thresholds: np.ndarray, b: float, which: list[int]) -> np.ndarray:
 
 def _mean(ops: list[Operating]) -> Operating:
     return Operating(*(float(np.mean([getattr(o, f) for o in ops])) for f in Operating.__dataclass_fields__))
-
-
-def _thresholds(policy: Policy) -> np.ndarray:
-    return np.array([policy.rule(c).threshold for c in CATEGORY_IDS], dtype=float)

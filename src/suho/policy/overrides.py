@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from suho.policy.taxonomy import CATEGORY_IDS
-from suho.textnorm import normalize_query
+from suho.text.normalize import normalize_query
 
 LABELS = ("safe", "unsafe")
 _SEPARATORS = re.compile(r"[\W_]+")

@@ -10,6 +10,13 @@ from importlib.resources import files
 import yaml
 
 
+class Label(str, Enum):
+    """What the guard says about a text (and what a data record's label is)."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
 class Group(str, Enum):
     LEGAL = "legal"
     ETHICAL = "ethical"

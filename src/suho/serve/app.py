@@ -22,8 +22,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException
 
-from suho.guard import CheckResult, Guard
+from suho.guard import Guard
 from suho.policy import Policy, available_policies, load_policy
+from suho.policy.verdict import CheckResult
 from suho.serve.batcher import InferenceError, MicroBatcher, NotReady, Overloaded, TooManyWindows
 from suho.serve.metrics import Metrics
 from suho.serve.schemas import (
@@ -348,7 +349,7 @@ def create_app(guard: Guard | Callable[[], Guard], settings: ServeSettings | Non
         if error is not None:
             out = [GuardResult.failed(error, policy.name, fail_closed) for _ in req.input]
         else:
-            out = [GuardResult.from_check(r.verdict, r.reply.text if r.reply else None) for r in results]
+            out = [GuardResult.from_check(r) for r in results]
         return GuardResponse(model=svc.model_name, results=out)
 
     @app.get("/healthz")

@@ -28,8 +28,11 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-from suho.guard import MAX_WINDOWS, CheckResult, Guard
+from suho.guard import Guard
+from suho.model.format import WINDOW_TOKENS
+from suho.model.windows import MAX_WINDOWS
 from suho.policy import Action, Policy
+from suho.policy.verdict import CheckResult
 from suho.serve.metrics import Metrics
 
 log = logging.getLogger("suho.serve")
@@ -59,14 +62,15 @@ def screen_windows(counts: list[int], max_windows: int) -> TooManyWindows | None
         over = MAX_WINDOWS < counts[worst]
         limit = f"the guard reads at most {MAX_WINDOWS} per text" if over else f"max_windows is {max_windows}"
         return TooManyWindows(
-            f"input[{worst}] needs {counts[worst]} detection windows (one per sentence of a text over 224 tokens); "
-            f"{limit}: split it (e.g. per message)",
+            f"input[{worst}] needs {counts[worst]} detection windows (one per sentence of a text over {WINDOW_TOKENS} "
+            f"tokens); {limit}: split it (e.g. per message)",
             f"input[{worst}]",
         )
     if sum(counts) > max_windows:
         return TooManyWindows(
             f"input needs {sum(counts)} detection windows in all (input[{worst}] {counts[worst]}; one per sentence of "
-            f"a text over 224 tokens, else one per text); max_windows is {max_windows}: spread the texts over requests",
+            f"a text over {WINDOW_TOKENS} tokens, else one per text); max_windows is {max_windows}: spread the texts "
+            "over requests",
             "input",
         )
     return None

@@ -12,9 +12,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 from pydantic_core import PydanticCustomError
 
-from suho.guard import Verdict
 from suho.policy import CATEGORY_IDS
-from suho.textnorm import text_problem
+from suho.policy.verdict import CheckResult, Verdict
+from suho.text.normalize import text_problem
 
 # OpenAI moderation category keys (omni-moderation), in OpenAI's order.
 OPENAI_CATEGORIES: tuple[str, ...] = (
@@ -129,19 +129,13 @@ class ModerationResult(BaseModel):
             for key in keys:
                 scores[key] += v.category_scores[cat]
         acted = set(TO_OPENAI[v.category.value]) if v.category else set()
+        fields = v.to_dict()
         return cls(
             flagged=v.flagged,
             categories={k: k in acted for k in OPENAI_CATEGORIES},
             category_scores={k: round(min(s, 1.0), 6) for k, s in scores.items()},
             category_applied_input_types={k: ["text"] for k in OPENAI_CATEGORIES},
-            suho=SuhoModeration(
-                label=v.label.value,
-                category=v.category.value if v.category else None,
-                action=v.action.value,
-                category_scores=v.category_scores,
-                policy=v.policy,
-                override=v.override,
-            ),
+            suho=SuhoModeration(**{k: fields[k] for k in SuhoModeration.model_fields if k in fields}),
         )
 
     @classmethod
@@ -197,19 +191,9 @@ class GuardResult(BaseModel):
     error: str | None = Field(None, description="set when fail_mode answered instead of the model")
 
     @classmethod
-    def from_check(cls, v: Verdict, reply: str | None) -> GuardResult:
-        return cls(
-            label=v.label.value,
-            category=v.category.value if v.category else None,
-            action=v.action.value,
-            p_unsafe=v.p_unsafe,
-            category_scores=v.category_scores,
-            model_category=v.model_category.value,
-            reply=reply,
-            override=v.override,
-            language=v.language,
-            policy=v.policy,
-        )
+    def from_check(cls, result: CheckResult) -> GuardResult:
+        fields = result.to_dict()
+        return cls(**{k: fields[k] for k in cls.model_fields if k in fields})
 
     @classmethod
     def failed(cls, error: str, policy: str, fail_closed: bool) -> GuardResult:

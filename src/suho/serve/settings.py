@@ -7,37 +7,38 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 
+from suho.config import option
+from suho.model.format import WINDOW_TOKENS
+from suho.model.windows import CHARS_PER_WINDOW
+
 FAIL_MODES = ("closed", "open")
-
-
-def _f(default, help_):
-    return field(default=default, metadata={"help": help_})
 
 
 @dataclass
 class ServeSettings:
     """Every knob of `suho serve`; precedence defaults < YAML (--config) < flags, as for the other stages."""
 
-    host: str = _f("127.0.0.1", "address to bind; anything but loopback should also set an API key")
-    port: int = _f(8000, "TCP port")
-    max_chars: int = _f(4000, "longest accepted input, in characters (413 above)")
-    max_inputs: int = _f(64, "most texts in one request (413 above)")
-    max_windows: int = _f(
+    host: str = option("127.0.0.1", "address to bind; anything but loopback should also set an API key")
+    port: int = option(8000, "TCP port")
+    max_chars: int = option(4000, "longest accepted input, in characters (413 above)")
+    max_inputs: int = option(64, "most texts in one request (413 above)")
+    max_windows: int = option(
         512,
         "most detection windows one request may take, its texts together (413 above): a text is one window, or one "
-        "per sentence when over 224 tokens (about 26 characters of prose each); bounds a request's model time",
+        f"per sentence when over {WINDOW_TOKENS} tokens (about {CHARS_PER_WINDOW} characters of prose each); bounds "
+        "a request's model time",
     )
-    max_batch_size: int = _f(32, "most texts in one forward pass (micro-batch)")
-    max_wait_ms: float = _f(5.0, "how long a micro-batch waits for more requests before it runs")
-    max_queue: int = _f(1024, "most texts waiting for the model; beyond it requests get 503 (try another replica)")
-    request_timeout_s: float = _f(30.0, "a request still unanswered after this is answered by fail_mode")
+    max_batch_size: int = option(32, "most texts in one forward pass (micro-batch)")
+    max_wait_ms: float = option(5.0, "how long a micro-batch waits for more requests before it runs")
+    max_queue: int = option(1024, "most texts waiting for the model; beyond it requests get 503 (try another replica)")
+    request_timeout_s: float = option(30.0, "a request still unanswered after this is answered by fail_mode")
     api_key: str = field(
         default_factory=lambda: os.environ.get("SUHO_API_KEY", ""),
         metadata={"help": "bearer token required on /v1/*; unset: $SUHO_API_KEY (prefer it: flags show in `ps`)"},
     )
-    log_text: bool = _f(False, "log query text (off: only counts, categories and timings are logged)")
-    fail_mode: str = _f("closed", "when inference fails or times out: closed = flag as block, open = allow")
-    extra_policies: tuple[str, ...] = _f((), "more policy packs (names or YAML paths) requests may select")
+    log_text: bool = option(False, "log query text (off: only counts, categories and timings are logged)")
+    fail_mode: str = option("closed", "when inference fails or times out: closed = flag as block, open = allow")
+    extra_policies: tuple[str, ...] = option((), "more policy packs (names or YAML paths) requests may select")
 
     def __post_init__(self) -> None:
         errors = []

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 
 from suho.data.normalize import near_duplicates, norm_key
-from suho.lang import detect_language
+from suho.text.lang import detect_language
 
 # "1." "1)" "(1)" "1:" "1．" "Q1." and bullets; a number must not run into digits ("3.5% 금리" is text, not a marker).
 _MARKER = re.compile(r"^\s*(?:\(?\d{1,3}\s*[.)\]:．](?!\d)|Q\d{1,3}[.:)]|[-*•·●▪◦‣–—])\s*")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from suho.data.build import SEED_LICENSE, SEED_SOURCE
 from suho.data.schema import Label, Record, read_jsonl
-from suho.lang import detect_language
 from suho.policy.taxonomy import Category, CategoryInfo, taxonomy
 from suho.synth.client import Messages
+from suho.text.lang import detect_language
 
 KINDS = ("harmful", "lookalike", "reply")
 

@@ -19,6 +19,7 @@ from typing import IO
 
 from tqdm import tqdm
 
+from suho.config import option
 from suho.data.schema import LANGUAGES, Label, Record, jsonl_line, read_jsonl, write_jsonl
 from suho.paths import REPO_ROOT
 from suho.policy.pack import load_policy
@@ -33,47 +34,45 @@ LOOKALIKE_OF = "lookalike_of:"  # tag prefix naming the category a look-alike im
 REPLY_TRIES = 2
 
 
-def _f(default, help_):
-    return field(default=default, metadata={"help": help_})
-
-
 @dataclass
 class SynthConfig:
-    base_url: str = _f(
+    base_url: str = option(
         "http://localhost:8000/v1", "OpenAI-compatible endpoint root; requests go to <base-url>/chat/completions"
     )
-    model: str = _f("", "teacher model name as the endpoint knows it (required unless --dry-run)")
-    api_key_env: str = _f("OPENAI_API_KEY", "environment variable holding the API key, sent as a Bearer token if set")
-    policy: str = _f(
+    model: str = option("", "teacher model name as the endpoint knows it (required unless --dry-run)")
+    api_key_env: str = option(
+        "OPENAI_API_KEY", "environment variable holding the API key, sent as a Bearer token if set"
+    )
+    policy: str = option(
         "",
         "policy pack (name or YAML path) whose crisis line self-harm replies must give "
         "(default: ko-KR for ko, en-US for en)",
     )
-    categories: tuple[str, ...] = _f(CATEGORY_IDS, "taxonomy categories to generate")
-    kinds: tuple[str, ...] = _f(
+    categories: tuple[str, ...] = option(CATEGORY_IDS, "taxonomy categories to generate")
+    kinds: tuple[str, ...] = option(
         KINDS,
         "harmful: unsafe queries; lookalike: safe queries using the same words; "
         "reply: a safeguard reply stored with each new harmful query",
     )
-    language: str = _f("ko", "language of everything generated: ko or en")
-    per_category: int = _f(
+    language: str = option("ko", "language of everything generated: ko or en")
+    per_category: int = option(
         100, "target rows per category for each of harmful and lookalike, counting rows already in the output"
     )
-    batch_size: int = _f(10, "items asked for per request")
-    temperature: float = _f(1.0, "sampling temperature for query lists (replies use at most 0.7)")
-    max_tokens: int = _f(1024, "completion token limit per request")
-    max_retries: int = _f(5, "retries per request on connection errors, timeouts, 429 and 5xx")
-    timeout: float = _f(120.0, "seconds per HTTP request")
-    out: str = _f("", "output JSONL, appended to and resumed from (default data/synth/<language>.jsonl)")
-    seed: int = _f(0, "seed for few-shot sampling (same seed and file state give the same prompts)")
-    seed_dir: str = _f(
+    batch_size: int = option(10, "items asked for per request")
+    temperature: float = option(1.0, "sampling temperature for query lists (replies use at most 0.7)")
+    max_tokens: int = option(1024, "completion token limit per request")
+    max_retries: int = option(5, "retries per request on connection errors, timeouts, 429 and 5xx")
+    timeout: float = option(120.0, "seconds per HTTP request")
+    out: str = option("", "output JSONL, appended to and resumed from (default data/synth/<language>.jsonl)")
+    seed: int = option(0, "seed for few-shot sampling (same seed and file state give the same prompts)")
+    seed_dir: str = option(
         "",
         "directory of <category>.jsonl seed files for few-shot examples (default: the repo's "
         "data/seed; taxonomy examples where a file is missing)",
     )
-    shots: int = _f(3, "few-shot examples per prompt")
-    max_empty_batches: int = _f(3, "give a category up after this many consecutive batches with no new row")
-    near_dup_threshold: float = _f(0.7, "char-3-gram Jaccard above which a text is a near-duplicate")
+    shots: int = option(3, "few-shot examples per prompt")
+    max_empty_batches: int = option(3, "give a category up after this many consecutive batches with no new row")
+    near_dup_threshold: float = option(0.7, "char-3-gram Jaccard above which a text is a near-duplicate")
 
     def __post_init__(self) -> None:
         self.categories, self.kinds = tuple(self.categories), tuple(self.kinds)

@@ -13,8 +13,9 @@ import torch
 import torch.nn.functional as F
 
 from suho.data.schema import Label, Record
-from suho.model.format import TokenMap, prompt_ids, reply_ids, target_ids
-from suho.textnorm import normalize_query
+from suho.model.batch import PaddedBatch, pad
+from suho.model.format import CATEGORY_ROWS, LABEL_ROWS, TokenMap, prompt_ids, reply_ids, target_ids
+from suho.text.normalize import normalize_query
 
 IGNORE = -100
 
@@ -27,11 +28,7 @@ class Example:
 
 def _prompt(record: Record, tokenizer, max_prompt_tokens: int) -> list[int]:
     """Prompt ids of the query as the guard sees it (normalised); long queries keep their head and tail."""
-    p = prompt_ids(tokenizer, normalize_query(record.text))
-    if len(p) > max_prompt_tokens:
-        half = max_prompt_tokens // 2
-        p = p[:half] + p[-(max_prompt_tokens - half) :]
-    return p
+    return prompt_ids(tokenizer, normalize_query(record.text), max_prompt_tokens)
 
 
 def encode_detection(record: Record, tokenizer, tmap: TokenMap, max_prompt_tokens: int = 128) -> Example:
@@ -101,16 +98,9 @@ def encode(
 
 def collate(batch: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
     """Right-padded tensors (causal attention keeps real tokens independent of the padding after them)."""
-    width = max(len(e.input_ids) for e in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for i, e in enumerate(batch):
-        n = len(e.input_ids)
-        ids[i, :n] = torch.tensor(e.input_ids)
-        labels[i, :n] = torch.tensor(e.labels)
-        mask[i, :n] = 1
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    padded = PaddedBatch.of([e.input_ids for e in batch], pad_id)
+    labels = pad([e.labels for e in batch], IGNORE)
+    return {"input_ids": padded.input_ids, "attention_mask": padded.attention_mask, "labels": labels}
 
 
 @dataclass
@@ -152,14 +142,14 @@ def multitask_loss(
     l_label = zero
     l_rank = zero
     if is_label.any():
-        logits = h[is_label] @ label_rows[:2].T
+        logits = h[is_label] @ label_rows[LABEL_ROWS].T
         unsafe = tgt[is_label] == tmap.unsafe
         l_label = F.cross_entropy(logits, unsafe.long())
         if rank_weight:
             l_rank = pairwise_rank_loss(logits[:, 1] - logits[:, 0], unsafe)
     l_cat = zero
     if is_cat.any():
-        logits = h[is_cat] @ label_rows[2 : 2 + len(cat_ids)].T
+        logits = h[is_cat] @ label_rows[CATEGORY_ROWS].T
         l_cat = F.cross_entropy(logits, (tgt[is_cat].unsqueeze(1) == cat_ids).float().argmax(1))
     l_reply = zero
     if is_reply.any():

@@ -5,8 +5,8 @@ step's weights alone, at no cost in training time. Only the trained weights are 
 rows); the frozen base is the same at every step. A and B are averaged separately, as SWA does for any layer: late in
 a run consecutive weights are close, so the mean of the products is near the product of the means.
 
-On the shipped recipe it did not beat the run's own last step (Korean dev AP and XSTest fell; figures in the model
-card, "Averaging over the end of one run"), so it is off by default.
+It is off by default: on the shipped recipe it did not beat the run's own last step (Korean dev AP and XSTest fell;
+the model card has the figures).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from suho.cli.policy import _pad
+from suho.cli import pad
 from suho.policy.pack import policy_from_dict
 
 # (query, what a correct guard says under ko-KR) — harmful, safe look-alikes and ordinary questions
@@ -27,11 +27,11 @@ QUERIES = [
 
 
 def main() -> None:
-    from suho.guard import DEFAULT_MODEL, load_guard
+    from suho.guard import load_guard
 
     t0 = time.time()
     guard = load_guard()
-    print(f"loaded {DEFAULT_MODEL.name} in {time.time() - t0:.1f} s")
+    print(f"loaded {guard.name} in {time.time() - t0:.1f} s")
     print("✗ marks a verdict that differs from the correct one (ko-KR): the shipped model's known mistakes\n")
     texts = [q for q, _ in QUERIES]
     mistakes = []
@@ -47,14 +47,14 @@ def main() -> None:
         print()
     if not mistakes:
         return
-    # what an operator can do at once about a mistake they have seen: a pack override (README, *Policies*)
+    # what an operator can do at once about a mistake they have seen: a pack override (docs/policies.md)
     data = guard.policy.to_dict()
     data["overrides"] = [
         {"text": q, "label": expected, **({"category": v.model_category.value} if expected == "unsafe" else {})}
         for q, expected, v in mistakes
     ]
     fixed = policy_from_dict(data, source="ko-KR + overrides")
-    print("== policy ko-KR with an override for each mistake above (no retraining; see Policies in the README)")
+    print("== policy ko-KR with an override for each mistake above (no retraining; see docs/policies.md)")
     wrong = [q for q, _, _ in mistakes]
     for q, res in zip(wrong, guard.with_policy(fixed).check(wrong)):
         _show(q, res, f"  (override: {res.verdict.override})")
@@ -64,7 +64,7 @@ def main() -> None:
 def _show(q: str, res, note: str) -> None:
     v = res.verdict
     cat = v.category.value if v.category else "-"
-    print(f"{_pad(q, 64)} {v.label.value:6} {v.action.value:7} {cat:26} p={v.p_unsafe:.2f}{note}")
+    print(f"{pad(q, 64)} {v.label.value:6} {v.action.value:7} {cat:26} p={v.p_unsafe:.2f}{note}")
     if res.reply:
         print(f"    ↳ {res.reply.text}")
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from suho.romaja import english_words_set
+from suho.text.romaja import english_words_set
 
 MIN_CHARS = 4
 MAX_CHARS = 30

@@ -10,13 +10,13 @@ Most Latin words do not compose into syllables at all (`hello` -> ㅗㄷㅣㅣ�
 word is read back only when it looks like such a slip: 4+ letters, lower case (the shifted keys `QWERTOP`, for
 ㅃㅉㄸㄲㅆㅒㅖ, may be upper case), not a word of our English training rows, composing into 2+ whole syllables with
 nothing left over, and every two neighbouring syllables seen written together in our clean Korean text (the pair
-counts of `suho.spacing`; a two-syllable word's pair at least 5 times, a word of 4+ syllables may hold one unseen
+counts of `spacing`; a two-syllable word's pair at least 5 times, a word of 4+ syllables may hold one unseen
 pair). And only inside Korean text, or in a
 Latin text at least two and 60% of whose 4+-letter words read that way: an English sentence can hold a word that
 composes by chance (`santa claus` -> `치면`), a query typed in English mode is mostly such words. A Latin text of one
 word is read only as a common Korean word (`tlqkf` -> `시발`; none of 27.6k distinct English query words is). Once
 two words of a text read as typed keys, its short words are read too (`sk dhfgo` -> `나 올해`). A word that also reads
-as romanised Korean takes the better-attested reading (`suho.romaja.unromanize`). No text of our train, dev and test
+as romanised Korean takes the better-attested reading (`romaja.unromanize`). No text of our train, dev and test
 sets, nor of 123k public English and Korean queries (benign sets, BEEP!, AdvBench), changes under it.
 """
 
@@ -25,8 +25,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from suho.hangul import COUNT, FIRST, LEADS, TAILS, VOWELS, parts, syllable
-from suho.spacing import default_model
+from suho.text.hangul import COUNT, FIRST, LEADS, TAILS, VOWELS, parts, syllable
+from suho.text.spacing import default_model
 
 MIN_LETTERS = 4
 MAX_LETTERS = 40
@@ -40,7 +40,7 @@ UNSEEN_PAIRS_ALLOWED = {2: 0, 3: 0}  # by syllable count; longer words: 1
 ALONE_MIN_COUNT = 20  # a Latin text of one word is read as keys only when every pair is this common (시발 21, 병신 27)
 _LONG_WORD = re.compile(rf"(?<![A-Za-z0-9])[A-Za-z]{{{MIN_LETTERS},}}(?![A-Za-z0-9])")
 _ANY_WORD = re.compile(r"[A-Za-z]+")
-# any typed word, for a text already known to be typed in English mode (`suho.romaja.unromanize`)
+# any typed word, for a text already known to be typed in English mode (`romaja.unromanize`)
 SHORT_WORD = re.compile(rf"(?<![A-Za-z0-9])[a-zQWERTOP]{{2,{MAX_LETTERS}}}(?![A-Za-z0-9])")
 
 KEYS = dict(

@@ -1,9 +1,9 @@
-"""English key words written with digits for letters or with look-alike Cyrillic/Greek letters (suho.leet)."""
+"""English key words written with digits for letters or with look-alike Cyrillic/Greek letters (suho.text.leet)."""
 
 import pytest
 
-from suho.leet import plain_letters, unleet
-from suho.textnorm import normalize_query
+from suho.text.leet import plain_letters, unleet
+from suho.text.normalize import normalize_query
 
 
 @pytest.mark.parametrize(

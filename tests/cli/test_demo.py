@@ -2,7 +2,7 @@
 
 import re
 
-from suho import demo
+from suho.cli import demo
 
 
 def test_demo_marks_mistakes_and_fixes_each_with_an_override(tiny_guard, monkeypatch, capsys):

@@ -4,7 +4,7 @@ import pytest
 
 from suho.data.schema import Label, Record, read_jsonl
 from suho.paths import REPO_ROOT
-from suho.spacing import (
+from suho.text.spacing import (
     TABLE,
     SpacingModel,
     _segments,

@@ -1,12 +1,12 @@
-"""Korean typed with the keyboard in English mode (suho.keyboard) and its place in the normaliser."""
+"""Korean typed with the keyboard in English mode (suho.text.keyboard) and its place in the normaliser."""
 
 import random
 
 import pytest
 
-from suho.keyboard import compose, mostly_typed, to_hangul, to_keys
-from suho.romaja import unromanize
-from suho.textnorm import normalize_query
+from suho.text.keyboard import compose, mostly_typed, to_hangul, to_keys
+from suho.text.normalize import normalize_query
+from suho.text.romaja import unromanize
 
 
 @pytest.mark.parametrize(

@@ -4,16 +4,16 @@ Users who want a harmful answer past a filter write `ㄷㅐㅁㅏㅊㅗ` (decomp
 after every syllable), `대 마 초 키우는 법` (one word spaced out), `대.마.초` or `대🌿마🌿초` (symbols between
 syllables), fullwidth `ｈａｃｋ`, `죽고 싶어어어어` (a syllable stretched anywhere in a word), `daemacho 키우는 법`
 (the key word in Latin letters), `eoakch zldnsms qjq` (typed with the keyboard in English mode), `미세8먼지` (a digit
-inside a word), `b0mb` or `kіll` with a Cyrillic і (English key words, `suho.leet`), or hide zero-width characters
+inside a word), `b0mb` or `kіll` with a Cyrillic і (English key words, `leet`), or hide zero-width characters
 inside words. Each rule below fires only on text that has the disguise,
 so clean text — every ordinary and look-alike row of our train and dev sets, and every KoSBi and SQuARe test
 sentence, tests check — is returned as is and its verdict cannot change.
 
 Four rules use small models counted from the clean Korean rows of our training data: spaced-out text gets its word
-breaks back from `suho.spacing` (`대 마 키 우 는 법` -> `대마 키우는 법`); a romanised word is read back into Hangul by
-`suho.romaja` when it reads as syllables our clean text writes together and is not an English word of our training
+breaks back from `spacing` (`대 마 키 우 는 법` -> `대마 키우는 법`); a romanised word is read back into Hangul by
+`romaja` when it reads as syllables our clean text writes together and is not an English word of our training
 rows (`daemacho` -> `대마초`); Latin letters typed with the keyboard in English mode are read key by key by
-`suho.keyboard` under the same checks (`eoakch` -> `대마초`); and one digit between two syllables is dropped
+`keyboard` under the same checks (`eoakch` -> `대마초`); and one digit between two syllables is dropped
 (`미세8먼지` -> `미세먼지`) or read as the numeral it sounds like (`보1러` -> `보일러`) only when our clean text writes
 the two syllables together and (almost) never writes a digit next to either of them: `제1회`, `고1인데`, `3박4일` keep
 their numbers.
@@ -25,11 +25,8 @@ one-syllable words (`한 줄 한 줄` is clean Korean; so is `할 수`, and a tw
 whole word of one repeated syllable (`하하하`, `쯧쯧쯧` are clean); no rule can undo those without changing clean text,
 so the model learns them from disguised training copies (`suho.data.obfuscate`).
 
-A 초성 reader was tried and left out: expanding a run of 3+ bare consonants into the one word of our clean train rows
-with those initials (seen 3+ times, 3 times as often as the next) restored 71 of 90 `ko-obfuscated` items it read, but
-v7 still flagged 31 of the 188 safe 초성 items (34 unread, 24 as their clean originals), while real comments use
-초성 for names and slang a lexicon of our rows misreads (`ㄱㅈㅎ` -> `건조한`; with 2-consonant runs `ㅊㅋ` -> `치킨`,
-`ㅎㅋ` -> `해킹`): 5 of 137k public texts (15 with 2-consonant runs) would change, most of them wrongly.
+초성 runs are not expanded into words: real comments use 초성 for names and slang that a lexicon of our rows misreads
+(`ㄱㅈㅎ` -> `건조한`, `ㅊㅋ` -> `치킨`, `ㅎㅋ` -> `해킹`); docs/normalisation.md has the measurements behind that.
 """
 
 from __future__ import annotations
@@ -37,11 +34,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from suho import romaja
-from suho.hangul import LEADS, TAILS, VOWELS, syllable
-from suho.leet import plain_letters
-from suho.romaja import unromanize
-from suho.spacing import default_model, is_syllable, place_spaces
+from suho.text import romaja
+from suho.text.hangul import LEADS, TAILS, VOWELS, syllable
+from suho.text.leet import plain_letters
+from suho.text.romaja import unromanize
+from suho.text.spacing import default_model, is_syllable, place_spaces
 
 # zero-width and invisible formatting characters (ZWSP, ZWNJ, ZWJ, word joiner, BOM, soft hyphen, Hangul fillers)
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u115f\u1160\u3164\uffa0]")
@@ -57,7 +54,7 @@ _SPACED = re.compile(f"(?<![\uac00-\ud7a3])(?:{_SYL} ){{5,}}{_SYL}(?![\uac00-\ud
 # ... but public text has them ("우리 못 본 지 꽤 된 것 같아"): such a run is left as written when the spacing model
 # expects a space in at least this share of its gaps (its mean P(space)); spaced-out words ("대 마 키 우 는 법": 0.38)
 # expect far fewer. Of ko-obfuscated's 329 spaced-out items this keeps one as written; of 114k public benign queries it
-# keeps the one above, which the re-spacing ("못본 지 꽤된 것") moved across v15's threshold
+# keeps the one above, whose re-spacing ("못본 지 꽤된 것") could change its verdict
 KEEP_ROW_FROM = 0.5
 # 3-5 single syllables after a space (or the text's start), each followed by one space ("대 마 초 키우는 법"): joined
 # only when the spacing model puts a space in none of the gaps (each P(space) < JOIN_BELOW). Clean runs of one-syllable

@@ -2,8 +2,8 @@ import pytest
 
 from suho.data.schema import read_jsonl
 from suho.paths import REPO_ROOT
-from suho.romaja import ENGLISH_WORDS, english_words, readings, to_hangul, unromanize, write_words
-from suho.spacing import counted
+from suho.text.romaja import ENGLISH_WORDS, english_words, readings, to_hangul, unromanize, write_words
+from suho.text.spacing import counted
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """Where the spaces go in Korean written without them: a syllable-context model learned from our own clean text.
 
-`대 마 키 우 는 법` (a space after every syllable) is a disguise that `suho.textnorm` undoes by joining the syllables;
+`대 마 키 우 는 법` (a space after every syllable) is a disguise that `normalize` undoes by joining the syllables;
 joined with no spaces at all, a query is still unlike anything the guard was trained on, and the guard flags more
 such safe queries than their clean originals. This module puts word breaks back ("대마키우는법" -> "대마 키우는 법"),
 and says when a short run of single syllables (`대 마 초 키우는 법`: one word spaced out) is almost surely one word.
@@ -14,7 +14,7 @@ read, so scores on `ko-obfuscated` (made from dev) are held-out.
 
 Measured on held-out text (gaps between two syllables; a space predicted where P(space) > 0.5): 92.1% of gaps right
 on Korean dev rows, 95.0% on KoSBi test sentences. The table (266k contexts, 1 MB gzipped) is read on first use, which
-only disguised text needs (`suho serve` reads it while starting, `suho.textnorm.load_tables`): 0.5 s and about 50 MB
+only disguised text needs (`suho serve` reads it while starting, `normalize.load_tables`): 0.5 s and about 50 MB
 of memory once, then 0.04 ms per spaced-out query.
 """
 
@@ -30,7 +30,7 @@ from pathlib import Path
 
 TABLE = Path(__file__).with_name("spacing.tsv.gz")
 START, END = "^", "$"  # no syllable before / after (text edge, punctuation, digits, Latin)
-# keys `a|#` / `#|b`: syllable a written right before a digit, b right after one (suho.textnorm's digit rule)
+# keys `a|#` / `#|b`: syllable a written right before a digit, b right after one (the normaliser's digit rule)
 DIGIT = "#"
 SMOOTHING = 1.0  # pseudo-count pulling an estimate towards the less specific context
 
@@ -119,7 +119,7 @@ class SpacingModel:
         pairs = {k[0] + k[2]: v for k, v in counts.items() if len(k) == 3 and DIGIT not in k}  # "a|b" keys
         joined, spaced = sum(j for j, _ in pairs.values()), sum(s for _, s in pairs.values())
         self.prior = (spaced + 1) / (joined + spaced + 2)
-        # two syllables -> how often clean text writes them together (suho.romaja keeps readings seen here)
+        # two syllables -> how often clean text writes them together (romaja keeps readings seen here)
         self.joined = {ab: j for ab, (j, _) in pairs.items() if j}
         # syllable -> how often clean text writes it right before / right after a digit
         self.before_digit = {k[0]: j for k, (j, _) in counts.items() if k.endswith(f"|{DIGIT}")}

@@ -4,7 +4,7 @@ Users write the one word a filter would catch in Latin letters, syllable by syll
 (`daemacho`, `jasal`, `mayak`), and leave the rest of the query in Hangul. A Latin word can often be read back only one
 way that is Korean: read it as syllables (lead consonant, vowel, optional final consonant), keep only readings in
 which every two neighbouring syllables have been seen written together in our clean Korean text (the pair counts of
-`suho.spacing`'s table), and take the reading whose pairs are seen most often.
+`spacing`'s table), and take the reading whose pairs are seen most often.
 
 Only words that look like such a disguise are read: lower-case, 4+ letters, inside text that has Hangul, and not a
 word of our English training rows (`data`, `waiting`, `game` are English); anything else stays as it is.
@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from functools import cache, lru_cache
 from pathlib import Path
 
-from suho import keyboard
-from suho.hangul import COUNT, FIRST, parts
-from suho.spacing import default_model, is_syllable, write_gzip
+from suho.text import keyboard
+from suho.text.hangul import COUNT, FIRST, parts
+from suho.text.spacing import default_model, is_syllable, write_gzip
 
 ENGLISH_WORDS = Path(__file__).with_name("english_words.txt.gz")
 MIN_LETTERS = 4
@@ -134,7 +134,7 @@ def to_hangul(word: str) -> str | None:
 
 
 def unromanize(text: str) -> str:
-    """`text` with its romanised Korean words, and words typed with the keyboard in English mode (`suho.keyboard`),
+    """`text` with its romanised Korean words, and words typed with the keyboard in English mode (`keyboard`),
     written in Hangul. A word that reads both ways takes the reading whose syllable pairs our clean text writes more
     often (`eodi`: `어디` as romanised, `대야` as typed keys). Once two words of a text have been read as typed keys,
     the whole text was typed that way: its other Latin words (short ones, names whose syllables we have not seen) are
