@@ -49,20 +49,21 @@ def main(argv: list[str] | None = None) -> int:
     whole = guard.detect([it.text for _, it in rows])
     parts = [sentences(it.text) for _, it in rows]
     flat = guard.detect([s for ps in parts for s in ps])
+    whole_tokens = guard.scorer.windower.whole_tokens
     table: dict[tuple[str, str, str], dict[str, int]] = {}
     k = 0
     for (name, it), v, ps in zip(rows, whole, parts):
         alone = flat[k : k + len(ps)]
         k += len(ps)
         n_tokens = len(guard.tokenizer(it.text, add_special_tokens=False)["input_ids"])
-        key = (name, it.label, bucket(n_tokens, guard.whole_tokens))
+        key = (name, it.label, bucket(n_tokens, whole_tokens))
         t = table.setdefault(key, {"n": 0, "whole_flagged": 0, "any_sentence_flagged": 0, "whole_only": 0})
         any_alone = any(a.flagged for a in alone)
         t["n"] += 1
         t["whole_flagged"] += v.flagged
         t["any_sentence_flagged"] += any_alone
         t["whole_only"] += v.flagged and not any_alone
-    print(f"model {guard.name}; texts of at least {args.min_chars} characters; read whole up to {guard.whole_tokens} tokens")
+    print(f"model {guard.name}; texts of at least {args.min_chars} characters; read whole up to {whole_tokens} tokens")
     print("| benchmark | label | reading | n | flagged whole | any sentence alone flagged | flagged whole only |")
     print("|---|---|---|---:|---:|---:|---:|")
     out = []
