@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 from suho.guard import CheckResult, Guard
 from suho.policy import Policy, available_policies, load_policy
 from suho.serve.batcher import InferenceError, MicroBatcher, NotReady, Overloaded, TooManyWindows
+from suho.serve.errors import ApiError
 from suho.serve.metrics import Metrics
 from suho.serve.schemas import (
     ErrorResponse,
@@ -40,26 +41,6 @@ from suho.serve.settings import ServeSettings
 log = logging.getLogger("suho.serve")
 
 ENDPOINTS = ("/v1/moderations", "/v1/guard", "/healthz", "/readyz", "/metrics")
-
-
-class ApiError(Exception):
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        type_: str = "invalid_request_error",
-        param=None,
-        code=None,
-        headers: dict[str, str] | None = None,
-    ):
-        super().__init__(message)
-        self.status, self.message, self.type, self.param, self.code = status, message, type_, param, code
-        self.headers = headers
-
-    def response(self) -> JSONResponse:
-        body = ErrorResponse(error={"message": self.message, "type": self.type, "param": self.param, "code": self.code})
-        return JSONResponse(body.model_dump(), status_code=self.status, headers=self.headers)
 
 
 class _Service:
