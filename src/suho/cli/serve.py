@@ -64,7 +64,7 @@ def _run(args) -> int:
     settings = resolve_config(ServeSettings, args.config, args)
     load_policy(args.policy)  # a bad pack is an error now, not after the server started
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not _is_loopback(settings.host) and not settings.api_key:
+    if not _is_loopback(settings.host) and not (settings.api_key or settings.keys_file):
         print(f"warning: binding {settings.host} without an API key: set SUHO_API_KEY", file=sys.stderr)
     server: uvicorn.Server | None = None
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import difflib
 import logging
-import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from suho.guard import CheckResult, Guard
 from suho.policy import Policy, available_policies, load_policy
 from suho.serve.batcher import InferenceError, MicroBatcher, NotReady, Overloaded, TooManyWindows
 from suho.serve.errors import ApiError
+from suho.serve.keys import client_keys, match_key
 from suho.serve.metrics import Metrics
 from suho.serve.schemas import (
     ErrorResponse,
@@ -49,6 +49,9 @@ class _Service:
     def __init__(self, settings: ServeSettings):
         self.settings = settings
         self.extra = [load_policy(p) for p in settings.extra_policies]  # a bad pack fails before the model loads
+        self.keys = client_keys(
+            settings.api_key, settings.keys_file, set(available_policies()) | {p.name for p in self.extra}
+        )
         self.metrics = Metrics(queue_depth=lambda: self.batcher.queued, ready=lambda: float(self.batcher.ready))
         self.batcher = MicroBatcher(
             self.metrics,
@@ -202,12 +205,15 @@ class _Gate:
             self.svc.metrics.latency.observe(time.perf_counter() - t0, endpoint)
 
     def _auth(self, scope) -> ApiError | None:
-        key = self.svc.settings.api_key
-        if not key:
+        """None when the bearer token is one of the server's keys (recorded as scope["suho.client"]) or the server
+        has none."""
+        if not self.svc.keys:
             return None
         header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() == "bearer" and secrets.compare_digest(token.strip().encode(), key.encode()):
+        client = match_key(self.svc.keys, token.strip()) if scheme.lower() == "bearer" else None
+        if client is not None:
+            scope["suho.client"] = client
             return None
         return ApiError(
             401,

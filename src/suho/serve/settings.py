@@ -38,6 +38,7 @@ class ServeSettings:
     log_text: bool = _f(False, "log query text (off: only counts, categories and timings are logged)")
     fail_mode: str = _f("closed", "when inference fails or times out: closed = flag as block, open = allow")
     extra_policies: tuple[str, ...] = _f((), "more policy packs (names or YAML paths) requests may select")
+    keys_file: str = _f("", "YAML file of client API keys, each with a name and its own policy (docs/gateway.md)")
 
     def __post_init__(self) -> None:
         errors = []
@@ -64,4 +65,5 @@ class ServeSettings:
         return self.max_inputs * self.max_chars * 12 + 65536
 
     def public(self) -> dict:
-        return {k: v for k, v in dataclasses.asdict(self).items() if k != "api_key"} | {"auth": bool(self.api_key)}
+        auth = bool(self.api_key or self.keys_file)
+        return {k: v for k, v in dataclasses.asdict(self).items() if k != "api_key"} | {"auth": auth}
