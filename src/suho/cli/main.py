@@ -7,7 +7,7 @@ import importlib
 import os
 import sys
 
-SUBCOMMANDS = ("check", "policy", "model", "data", "synth", "train", "eval", "serve")
+SUBCOMMANDS = ("check", "policy", "model", "data", "synth", "train", "eval", "serve", "gateway")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,6 +33,12 @@ def add_parser(sub) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_arguments(p)
+    p.set_defaults(func=run)
+
+
+def add_arguments(p) -> None:
+    """The flags of `suho serve`, which `suho gateway` shares."""
     p.add_argument("--config", help="YAML file with ServeSettings fields (CLI flags override it)")
     p.add_argument("--model", help="suho model dir (default: $SUHO_MODEL or the shipped models/suho-ko-270m)")
     add_engine_args(p)
@@ -40,7 +46,6 @@ def add_parser(sub) -> None:
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     add_dataclass_args(p, ServeSettings)
-    p.set_defaults(func=_run)
 
 
 def _is_loopback(host: str) -> bool:
@@ -50,7 +55,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _run(args) -> int:
+def run(args) -> int:
     try:
         import uvicorn
 
@@ -62,7 +67,11 @@ def _run(args) -> int:
     from suho.textnorm import load_tables
 
     settings = resolve_config(ServeSettings, args.config, args)
-    load_policy(args.policy)  # a bad pack is an error now, not after the server started
+    policy = load_policy(args.policy)  # a bad pack is an error now, not after the server started
+    if settings.upstream:
+        from suho.serve.gateway import check_cautions
+
+        check_cautions([policy])
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not _is_loopback(settings.host) and not (settings.api_key or settings.keys_file):
         print(f"warning: binding {settings.host} without an API key: set SUHO_API_KEY", file=sys.stderr)

@@ -25,6 +25,7 @@ from suho.guard import CheckResult, Guard
 from suho.policy import Policy, available_policies, load_policy
 from suho.serve.batcher import InferenceError, MicroBatcher, NotReady, Overloaded, TooManyWindows
 from suho.serve.errors import ApiError
+from suho.serve.gateway import GATEWAY_ENDPOINTS, mount_gateway
 from suho.serve.keys import client_keys, match_key
 from suho.serve.metrics import Metrics
 from suho.serve.schemas import (
@@ -40,7 +41,7 @@ from suho.serve.settings import ServeSettings
 
 log = logging.getLogger("suho.serve")
 
-ENDPOINTS = ("/v1/moderations", "/v1/guard", "/healthz", "/readyz", "/metrics")
+ENDPOINTS = ("/v1/moderations", "/v1/guard", "/healthz", "/readyz", "/metrics", *GATEWAY_ENDPOINTS)
 
 
 class _Service:
@@ -293,6 +294,7 @@ def create_app(guard: Guard | Callable[[], Guard], settings: ServeSettings | Non
     until it returns; healthz turns 503 if it raises, so an orchestrator restarts the replica)."""
     settings = settings or ServeSettings()
     svc = _Service(settings)
+    gateway = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -307,6 +309,8 @@ def create_app(guard: Guard | Callable[[], Guard], settings: ServeSettings | Non
         finally:  # uvicorn has already let in-flight requests finish (graceful shutdown)
             if loading is not None:
                 loading.cancel()
+            if gateway is not None:
+                await gateway.aclose()
             await svc.batcher.close()
 
     app = FastAPI(title="suho", summary="Korean-first safety guard for LLM services", lifespan=lifespan)
@@ -361,4 +365,6 @@ def create_app(guard: Guard | Callable[[], Guard], settings: ServeSettings | Non
     async def metrics():
         return PlainTextResponse(svc.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    if settings.upstream:
+        gateway = mount_gateway(app, svc, guard.policy if isinstance(guard, Guard) else None)
     return app
