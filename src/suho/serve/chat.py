@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from suho.policy import Action
+from suho.serve.schemas import json_type
 from suho.textnorm import text_problem
 
 SEVERITY = {Action.ALLOW: 0, Action.CAUTION: 1, Action.BLOCK: 2}
@@ -63,11 +64,6 @@ class ChatRequest:
         return self.body["model"] if isinstance(self.body.get("model"), str) else None
 
 
-def _kind(value: Any) -> str:
-    names = {bool: "boolean", int: "number", float: "number", str: "string", list: "array", type(None): "null"}
-    return names.get(type(value), "object")
-
-
 def message_text(message: dict[str, Any], i: int) -> str:
     """A message's text: its string content, or its text parts joined by newlines (other parts carry no text)."""
     content = message.get("content")
@@ -75,7 +71,7 @@ def message_text(message: dict[str, Any], i: int) -> str:
     if content is None or isinstance(content, str):
         return content or ""
     if not isinstance(content, list):
-        raise ChatError(where, f"{where}: must be a string, a list of content parts or null, got {_kind(content)}")
+        raise ChatError(where, f"{where}: must be a string, a list of content parts or null, got {json_type(content)}")
     texts = []
     for j, part in enumerate(content):
         if not isinstance(part, dict) or not isinstance(part.get("type"), str):
@@ -94,10 +90,10 @@ def parse_chat(raw: bytes) -> ChatRequest:
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ChatError(None, f"the body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
-        raise ChatError(None, f"the body must be a JSON object, got {_kind(body)}")
+        raise ChatError(None, f"the body must be a JSON object, got {json_type(body)}")
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
-        got = "nothing" if messages is None else _kind(messages)
+        got = "nothing" if messages is None else json_type(messages)
         raise ChatError("messages", f"messages: must be a non-empty array of messages, got {got}")
     turns, texts = [], []
     for i, m in enumerate(messages):
@@ -115,16 +111,16 @@ def parse_chat(raw: bytes) -> ChatRequest:
                 turns.append(Turn(i, text))
     stream = body.get("stream", False)
     if stream is not None and not isinstance(stream, bool):
-        raise ChatError("stream", f"stream: must be true or false, got {_kind(stream)}")
+        raise ChatError("stream", f"stream: must be true or false, got {json_type(stream)}")
     suho = body.get("suho")
     if suho is not None and not isinstance(suho, dict):
-        raise ChatError("suho", f"suho: must be an object such as {{'policy': 'en-US'}}, got {_kind(suho)}")
+        raise ChatError("suho", f"suho: must be an object such as {{'policy': 'en-US'}}, got {json_type(suho)}")
     for key in suho or {}:
         if key not in _SUHO_FIELDS:
             raise ChatError(f"suho.{key}", f"suho.{key}: unknown field (suho accepts {', '.join(_SUHO_FIELDS)})")
     policy = (suho or {}).get("policy")
     if policy is not None and not isinstance(policy, str):
-        raise ChatError("suho.policy", f"suho.policy: must be a policy name, got {_kind(policy)}")
+        raise ChatError("suho.policy", f"suho.policy: must be a policy name, got {json_type(policy)}")
     rest = {k: v for k, v in body.items() if k != "suho"}
     return ChatRequest(raw, rest, "suho" in body, bool(stream), policy, turns or texts[-1:])
 
