@@ -14,6 +14,7 @@ import logging
 import os
 import time
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import FastAPI, Request
@@ -95,7 +96,7 @@ class Gateway:
         if s.upstream_key_env and not self.upstream_key:
             raise ValueError(f"upstream_key_env: environment variable {s.upstream_key_env!r} is not set or empty")
         self.timeout = httpx.Timeout(
-            connect=s.upstream_connect_timeout_s, read=s.upstream_timeout_s, write=s.upstream_timeout_s, pool=5.0
+            s.upstream_timeout_s, connect=s.upstream_connect_timeout_s, pool=s.upstream_connect_timeout_s
         )
         self._http: httpx.AsyncClient | None = None
 
@@ -225,8 +226,8 @@ class Gateway:
 
 
 def _headers(action: str, category: str | None, policy: str, checked: str | None = None, error: str | None = None):
-    """The verdict as response headers (HTTP header values are latin-1: every value here is ASCII)."""
-    out = {"x-suho-action": action, "x-suho-policy": policy}
+    """The verdict as response headers; a pack's name is percent-encoded, as header values are latin-1."""
+    out = {"x-suho-action": action, "x-suho-policy": quote(policy, safe="")}
     if category:
         out["x-suho-category"] = category
     if checked:
