@@ -36,7 +36,7 @@ wait_for "$UPSTREAM/models" 30
 echo "== suho gateway --upstream $UPSTREAM --port $GW_PORT (loading the guard...)"
 "$PY" -m suho.cli.main gateway --upstream "$UPSTREAM" --port "$GW_PORT" --log-level warning &
 pids+=($!)
-wait_for "$GW/readyz" 180
+wait_for "$GW/readyz" "${READY_S:-300}"  # a busy machine loads the guard slowly
 
 ask() {  # JSON body
   echo "\$ curl -si $GW/v1/chat/completions -d '$1'"
