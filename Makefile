@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.suho-installed
 
-.PHONY: demo test setup model lint bench data train clean
+.PHONY: demo gateway-demo test setup model lint bench data train clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -24,6 +24,10 @@ model: setup
 
 demo: model
 	$(BIN)/python -m suho.cli.demo
+
+# an upstream LLM service (the echo stand-in, or UPSTREAM=URL) with suho gateway in front: blocked, allowed, streamed
+gateway-demo: model
+	PY=$(BIN)/python bash examples/gateway_demo.sh
 
 test: model
 	$(BIN)/python -m pytest -p no:cacheprovider

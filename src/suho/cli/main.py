@@ -7,7 +7,7 @@ import importlib
 import os
 import sys
 
-SUBCOMMANDS = ("check", "policy", "model", "data", "synth", "train", "eval", "eval-replies", "serve")
+SUBCOMMANDS = ("check", "policy", "model", "data", "synth", "train", "eval", "eval-replies", "serve", "gateway")
 
 
 def build_parser() -> argparse.ArgumentParser:

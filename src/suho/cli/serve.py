@@ -32,13 +32,18 @@ def add_parser(sub) -> None:
         EPILOG,
         description="Serve POST /v1/moderations (OpenAI-compatible), POST /v1/guard, GET /healthz, /readyz, /metrics.",
     )
+    add_arguments(p)
+    p.set_defaults(func=run)
+
+
+def add_arguments(p) -> None:
+    """The flags of `suho serve`, which `suho gateway` shares."""
     p.add_argument("--model", help=MODEL_HELP)
     add_engine_args(p)
     p.add_argument("--policy", default="ko-KR", help="default policy pack name or YAML path (default ko-KR)")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     add_config_args(p, ServeSettings)
-    p.set_defaults(func=_run)
 
 
 def _is_loopback(host: str) -> bool:
@@ -48,7 +53,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _run(args) -> int:
+def run(args) -> int:
     try:
         import uvicorn
 
@@ -60,9 +65,13 @@ def _run(args) -> int:
     from suho.text.normalize import load_tables
 
     settings = resolve_config(ServeSettings, args.config, args)
-    load_policy(args.policy)  # a bad pack is an error now, not after the server started
+    policy = load_policy(args.policy)  # a bad pack is an error now, not after the server started
+    if settings.upstream:
+        from suho.serve.gateway import check_cautions
+
+        check_cautions([policy])
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not _is_loopback(settings.host) and not settings.api_key:
+    if not _is_loopback(settings.host) and not (settings.api_key or settings.keys_file):
         print(f"warning: binding {settings.host} without an API key: set SUHO_API_KEY", file=sys.stderr)
     server: uvicorn.Server | None = None
 

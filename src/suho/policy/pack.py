@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from suho.policy.caution import parse_caution_message
 from suho.policy.overrides import Overrides, parse_overrides
 from suho.policy.taxonomy import CATEGORY_IDS
 
@@ -59,6 +60,8 @@ class Policy:
     crisis_line_by_language: dict[str, str] = field(default_factory=dict)
     # what the model should have said for known queries (suho.policy.overrides); applied before the thresholds
     overrides: Overrides = field(default_factory=Overrides)
+    # the gateway's system message for a request this policy cautions, per language (suho.policy.caution)
+    caution_message: dict[str, str] = field(default_factory=dict)
 
     def rule(self, category: str) -> CategoryRule:
         return self.rules[category]
@@ -78,6 +81,7 @@ class Policy:
             "reply_mode": self.reply_mode,
             "categories": {c: {"action": r.action.value, "threshold": r.threshold} for c, r in self.rules.items()},
             "overrides": [o.to_dict() for o in self.overrides.entries],
+            "caution_message": dict(self.caution_message),
         }
 
     def with_rule(self, category: str, action: str | Action | None = None, threshold: float | None = None) -> Policy:
@@ -114,6 +118,7 @@ def policy_from_dict(data: Any, source: str = "<dict>") -> Policy:
         "crisis_line_by_language",
         "categories",
         "overrides",
+        "caution_message",
     }
     for key in data:
         if key not in known:
@@ -187,10 +192,11 @@ def policy_from_dict(data: Any, source: str = "<dict>") -> Policy:
         if not any(e.startswith(where) for e in errors):
             rules[cat] = CategoryRule(Action(action), float(threshold))
     overrides = parse_overrides(data.get("overrides"), errors)
+    advice = parse_caution_message(data.get("caution_message"), _LANGUAGES, errors)
     if errors:
         raise PolicyError(source, errors)
     return Policy(
-        name, culture, description, reply_language, crisis_line, rules, reply_mode, dict(by_language), overrides
+        name, culture, description, reply_language, crisis_line, rules, reply_mode, dict(by_language), overrides, advice
     )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import difflib
 import logging
-import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -26,6 +25,9 @@ from suho.guard import Guard
 from suho.policy import Policy, available_policies, load_policy
 from suho.policy.verdict import CheckResult
 from suho.serve.batcher import InferenceError, MicroBatcher, NotReady, Overloaded, TooManyWindows
+from suho.serve.errors import ApiError
+from suho.serve.gateway import GATEWAY_ENDPOINTS, mount_gateway
+from suho.serve.keys import client_keys, match_key
 from suho.serve.metrics import Metrics
 from suho.serve.schemas import (
     ErrorResponse,
@@ -40,27 +42,7 @@ from suho.serve.settings import ServeSettings
 
 log = logging.getLogger("suho.serve")
 
-ENDPOINTS = ("/v1/moderations", "/v1/guard", "/healthz", "/readyz", "/metrics")
-
-
-class ApiError(Exception):
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        type_: str = "invalid_request_error",
-        param=None,
-        code=None,
-        headers: dict[str, str] | None = None,
-    ):
-        super().__init__(message)
-        self.status, self.message, self.type, self.param, self.code = status, message, type_, param, code
-        self.headers = headers
-
-    def response(self) -> JSONResponse:
-        body = ErrorResponse(error={"message": self.message, "type": self.type, "param": self.param, "code": self.code})
-        return JSONResponse(body.model_dump(), status_code=self.status, headers=self.headers)
+ENDPOINTS = ("/v1/moderations", "/v1/guard", "/healthz", "/readyz", "/metrics", *GATEWAY_ENDPOINTS)
 
 
 class _Service:
@@ -69,6 +51,9 @@ class _Service:
     def __init__(self, settings: ServeSettings):
         self.settings = settings
         self.extra = [load_policy(p) for p in settings.extra_policies]  # a bad pack fails before the model loads
+        self.keys = client_keys(
+            settings.api_key, settings.keys_file, set(available_policies()) | {p.name for p in self.extra}
+        )
         self.metrics = Metrics(queue_depth=lambda: self.batcher.queued, ready=lambda: float(self.batcher.ready))
         self.batcher = MicroBatcher(
             self.metrics,
@@ -222,12 +207,15 @@ class _Gate:
             self.svc.metrics.latency.observe(time.perf_counter() - t0, endpoint)
 
     def _auth(self, scope) -> ApiError | None:
-        key = self.svc.settings.api_key
-        if not key:
+        """None when the bearer token is one of the server's keys (recorded as scope["suho.client"]) or the server
+        has none."""
+        if not self.svc.keys:
             return None
         header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() == "bearer" and secrets.compare_digest(token.strip().encode(), key.encode()):
+        client = match_key(self.svc.keys, token.strip()) if scheme.lower() == "bearer" else None
+        if client is not None:
+            scope["suho.client"] = client
             return None
         return ApiError(
             401,
@@ -307,6 +295,7 @@ def create_app(guard: Guard | Callable[[], Guard], settings: ServeSettings | Non
     until it returns; healthz turns 503 if it raises, so an orchestrator restarts the replica)."""
     settings = settings or ServeSettings()
     svc = _Service(settings)
+    gateway = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -321,6 +310,8 @@ def create_app(guard: Guard | Callable[[], Guard], settings: ServeSettings | Non
         finally:  # uvicorn has already let in-flight requests finish (graceful shutdown)
             if loading is not None:
                 loading.cancel()
+            if gateway is not None:
+                await gateway.aclose()
             await svc.batcher.close()
 
     app = FastAPI(title="suho", summary="Korean-first safety guard for LLM services", lifespan=lifespan)
@@ -375,4 +366,6 @@ def create_app(guard: Guard | Callable[[], Guard], settings: ServeSettings | Non
     async def metrics():
         return PlainTextResponse(svc.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    if settings.upstream:
+        gateway = mount_gateway(app, svc, guard.policy if isinstance(guard, Guard) else None)
     return app

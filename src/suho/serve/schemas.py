@@ -51,8 +51,17 @@ if tuple(TO_OPENAI) != CATEGORY_IDS:
     raise RuntimeError("TO_OPENAI must list every suho category, in token order")
 
 
-def _json_type(value: Any) -> str:
-    names = {bool: "boolean", int: "number", float: "number", dict: "object", list: "array", type(None): "null"}
+def json_type(value: Any) -> str:
+    """A parsed JSON value's type as JSON names it, for error messages."""
+    names = {
+        bool: "boolean",
+        int: "number",
+        float: "number",
+        str: "string",
+        dict: "object",
+        list: "array",
+        type(None): "null",
+    }
     return names.get(type(value), type(value).__name__)
 
 
@@ -62,7 +71,7 @@ def _input_texts(value: Any, *, text_parts: bool) -> list[str]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list):
         raise PydanticCustomError(
-            "input_type", "input must be a string or a list of strings, got {got}", {"got": _json_type(value)}
+            "input_type", "input must be a string or a list of strings, got {got}", {"got": json_type(value)}
         )
     if not items:
         raise PydanticCustomError("input_empty", "input must not be an empty list")
@@ -79,7 +88,7 @@ def _input_texts(value: Any, *, text_parts: bool) -> list[str]:
             item = item["text"]
         if not isinstance(item, str):
             raise PydanticCustomError(
-                "input_item_type", "{where} must be a string, got {got}", {"where": where, "got": _json_type(item)}
+                "input_item_type", "{where} must be a string, got {got}", {"where": where, "got": json_type(item)}
             )
         problem = text_problem(item)
         if problem:
