@@ -45,7 +45,7 @@ def evaluate(guard, items: list[Item], name: str, out_dir: Path | None = None, *
     safe_idx = [i for i, it in enumerate(items) if it.label == "safe"]
     if safe_idx:  # over-flagging by the category it was blocked or cautioned as (a real-traffic bar is per category)
         res["safe_flagged_by_category"] = metrics.flagged_by_category(
-            [verdicts[i].category.value if verdicts[i].flagged and verdicts[i].category else None for i in safe_idx]
+            [_category(verdicts[i]) if y_pred[i] == "unsafe" else None for i in safe_idx]
         )
     cat_idx = [i for i, it in enumerate(items) if it.label == "unsafe" and it.category]
     if cat_idx:
@@ -131,3 +131,9 @@ def evaluate_file(model: str, benchmark: str, out_dir: Path | None = None, polic
     res = evaluate(guard, load_benchmark(name), name, out_dir)
     print(render_markdown(res))
     return res
+
+
+def _category(verdict) -> str:
+    """The category a flagged verdict acted on ('unknown' for a verdict that names none)."""
+    category = getattr(verdict, "category", None)
+    return category.value if category is not None else "unknown"
