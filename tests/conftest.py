@@ -68,3 +68,25 @@ def tiny_guard(tiny_base, tmp_path_factory):
         os.environ.pop("SUHO_HOME", None)
     else:
         os.environ["SUHO_HOME"] = old
+
+
+# public corpora of ordinary queries (the chat and review corpora beside them hold kaomoji and control characters,
+# which the normaliser exists to change)
+QUERY_CORPORA = (
+    "en_natural_questions", "en_clinc150", "en_snips", "en_oasst_eval_prompts", "en_selfinstruct_seed",
+    "ko_3i4k", "ko_mrtydi_miracl", "ko_parakqc", "ko_songys_chatbot", "ko_stylekqc",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def benign_queries() -> list[str]:
+    """Every text of the public ordinary-query corpora in ../shared/data/benign/."""
+    import json
+
+    from suho.paths import shared_data_dir
+
+    texts = []
+    for name in QUERY_CORPORA:
+        for f in sorted((shared_data_dir() / "benign" / name).glob("*.jsonl")):
+            texts += [json.loads(line)["text"] for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return texts

@@ -253,30 +253,13 @@ def test_korean_typed_in_english_keyboard_mode_is_answered_in_korean(tiny_guard)
 @pytest.mark.slow
 @shipped
 @pytest.mark.skipif(not (shared_data_dir() / "benign").is_dir(), reason="../shared/data not present")
-def test_the_normaliser_never_changes_a_benign_verdict(guard, monkeypatch):
+def test_the_normaliser_never_changes_a_benign_verdict(guard, monkeypatch, benign_queries):
     """The issue's rule for the normaliser, checked on public text: of 114k benign queries (English and Korean), the
     few it changes at all (re-spaced, invisible characters; see test_textnorm) get the same verdict from the shipped
     model as their raw text does."""
-    import json
-
     import suho.guard as guard_mod
 
-    queries = (
-        "en_natural_questions",
-        "en_clinc150",
-        "en_snips",
-        "en_oasst_eval_prompts",
-        "en_selfinstruct_seed",
-        "ko_3i4k",
-        "ko_mrtydi_miracl",
-        "ko_parakqc",
-        "ko_songys_chatbot",
-        "ko_stylekqc",
-    )
-    texts = []
-    for name in queries:  # the query corpora (test_normalize); chat and review corpora hold kaomoji and control chars
-        for f in sorted((shared_data_dir() / "benign" / name).glob("*.jsonl")):
-            texts += [json.loads(line)["text"] for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts = benign_queries
     changed = [t for t in texts if normalize_query(t) != t]
     assert 10 <= len(changed) < 30
     normalised = [v.label for v in guard.detect(changed)]

@@ -119,7 +119,7 @@ def test_no_held_out_clean_text_changes():
 
 
 @pytest.mark.skipif(not (shared_data_dir() / "benign").is_dir(), reason="../shared/data not present")
-def test_public_benign_queries_keep_their_words():
+def test_public_benign_queries_keep_their_words(benign_queries):
     """114k public benign queries (English: Natural Questions, CLINC150, SNIPS, OASST, self-instruct; Korean: 3i4k,
     Mr. TyDi/MIRACL, ParaKQC, songys chatbot, StyleKQC) keep every letter: the only changes allowed are spacing (a run
     of one-syllable words the spacing model is sure of: `차 한 잔` -> `차한잔`, both spellings are common), invisible
@@ -130,22 +130,7 @@ def test_public_benign_queries_keep_their_words():
     def letters(t: str) -> str:
         return re.sub(r"[\s\u200b\u200c\u200d\u2060\ufeff\u00ad]", "", unicodedata.normalize("NFKC", t))
 
-    queries = (
-        "en_natural_questions",
-        "en_clinc150",
-        "en_snips",
-        "en_oasst_eval_prompts",
-        "en_selfinstruct_seed",
-        "ko_3i4k",
-        "ko_mrtydi_miracl",
-        "ko_parakqc",
-        "ko_songys_chatbot",
-        "ko_stylekqc",
-    )
-    texts = []
-    for name in queries:  # query corpora; the chat and review corpora beside them hold kaomoji and control characters
-        for f in sorted((shared_data_dir() / "benign" / name).glob("*.jsonl")):
-            texts += [json.loads(line)["text"] for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts = benign_queries
     assert len(texts) > 100_000
     changed = [(t, normalize_query(t)) for t in texts if normalize_query(t) != t]
     assert [(t, n) for t, n in changed if letters(n) != letters(t)] == [("일일일팩", "일팩")]  # a stretch (known)
