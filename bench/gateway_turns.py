@@ -94,28 +94,35 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--policy", default="ko-KR")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--pairs", type=int, default=150, help="safe conversations of each kind (default 150)")
+    p.add_argument("--limit", type=int, help="the first N red-team prompts only (default: all 315)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     settings = ServeSettings()
     read = Reader(load_guard(args.model, policy=args.policy, threads=args.threads))
     guard = read.guard
     with (ROOT / "data" / "eval" / "multijail.csv").open(encoding="utf-8-sig") as fh:
-        prompts = [r["ko"] for r in csv.DictReader(fh) if r["ko"].strip()]
+        prompts = [r["ko"] for r in csv.DictReader(fh) if r["ko"].strip()][: args.limit]
     with (ROOT / "data" / "dev.jsonl").open(encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh if line.strip()]
     safe = [r["text"] for r in rows if r["label"] == "safe" and r["language"] == "ko"]
     rng = random.Random(0)
     t0 = time.perf_counter()
     split = [split_in_two(t) for t in prompts]
-    second, _ = flagged(read, [[b] for _, b in split], settings)
-    gateway, by_context = flagged(read, [[a, b] for a, b in split], settings)
-    whole, _ = flagged(read, [[t] for t in prompts], settings)
     pairs = [rng.sample(safe, 2) for _ in range(args.pairs)]
-    safe_alone, _ = flagged(read, [[b] for _, b in pairs], settings)
-    safe_gateway, _ = flagged(read, pairs, settings)
     after = [[t, rng.choice(safe)] for t in rng.sample(prompts, min(args.pairs, len(prompts)))]
-    after_alone, _ = flagged(read, [[b] for _, b in after], settings)
-    after_gateway, _ = flagged(read, after, settings)
+
+    def series(name: str, conversations: list[list[str]]) -> tuple[list[bool], int]:
+        out = flagged(read, conversations, settings)  # each series said as it ends: a long run keeps what it found
+        print(f"{name}: {sum(out[0])}/{len(out[0])} flagged", file=sys.stderr, flush=True)
+        return out
+
+    second, _ = series("red-team turn 2 alone", [[b] for _, b in split])
+    gateway, by_context = series("red-team gateway", [[a, b] for a, b in split])
+    safe_alone, _ = series("safe, safe: turn 2 alone", [[b] for _, b in pairs])
+    safe_gateway, _ = series("safe, safe: gateway", pairs)
+    after_alone, _ = series("red-team, safe: turn 2 alone", [[b] for _, b in after])
+    after_gateway, _ = series("red-team, safe: gateway", after)
+    whole, _ = series("red-team whole prompt", [[t] for t in prompts])
     result = {
         "model": guard.name,
         "policy": args.policy,

@@ -188,3 +188,15 @@ def test_gateway_settings_are_validated():
         with pytest.raises(ValueError, match="upstream: must"):
             ServeSettings(upstream=url)
     assert ServeSettings(upstream="https://api.example.com/v1/").upstream
+
+
+def test_suho_gateway_help_shows_runnable_examples_and_needs_an_upstream(capsys):
+    from suho.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["gateway", "--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0 and "suho gateway --upstream http://127.0.0.1:8001/v1" in out
+    assert "--upstream-key-env" in out and "--keys-file" in out and "--context-turns" in out
+    assert main(["gateway"]) == 2
+    assert "suho gateway: error: --upstream URL is required" in capsys.readouterr().err
